@@ -1,0 +1,114 @@
+"""`yte agent …`: collect facts, print them, send them."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from agent.config import AgentConfig, load_agent_config
+from agent.probe import Context
+from yte.yamlconf import ConfigError
+
+
+def _load(config: str | None) -> AgentConfig | None:
+    if config is None:
+        return None
+    try:
+        return load_agent_config(config)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _host_id(cfg: AgentConfig | None, root: Path) -> str:
+    from agent.identity import host_id_from_machine_id, linux_machine_id
+
+    if cfg and cfg.host_id:
+        return cfg.host_id
+    try:
+        return host_id_from_machine_id(linux_machine_id(root))
+    except LookupError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def build_report(cfg: AgentConfig | None, root: Path, site: str | None = None):
+    from agent.collect import collect_report
+    from agent.probes import UnsupportedPlatform, current_platform
+
+    try:
+        platform = current_platform()
+    except UnsupportedPlatform as e:
+        raise click.ClickException(str(e)) from None
+    return collect_report(
+        Context(root=root), platform=platform,
+        site=site or (cfg.site if cfg else "unassigned"),
+        host_id=_host_id(cfg, root),
+        disabled=cfg.disabled_probes if cfg else frozenset(),
+    )
+
+
+@click.group()
+def agent() -> None:
+    """Tác tử trên máy trạm / the agent on a PC."""
+
+
+@agent.command()
+@click.option("--config", "-c", type=click.Path(dir_okay=False), help="agent YAML file")
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.option("--root", type=click.Path(file_okay=False), default="/", show_default=True,
+              help="read /proc, /sys and /etc under this root (recorded machines)")
+def collect(config: str | None, as_json: bool, root: str) -> None:
+    """Thu thập và in báo cáo / collect and print this machine's report."""
+    cfg = _load(config)
+    report = build_report(cfg, Path(root))
+    if as_json:
+        click.echo(json.dumps(report.to_json_obj(), ensure_ascii=False, indent=2))
+    else:
+        from agent.show import format_report
+
+        click.echo(format_report(report))
+
+
+def send_once(cfg: AgentConfig, root: Path) -> tuple[int, str | None]:
+    """Collect one report into the spool, then flush the spool. (sent, error)."""
+    from agent.send import post_report, read_token
+    from agent.spool import SendError, Spool
+
+    if not cfg.collector_url or not cfg.token_file:
+        raise click.ClickException("collector_url and token_file are needed to send")
+    report = build_report(cfg, root)
+    body = json.dumps(report.to_json_obj(), ensure_ascii=False).encode()
+    spool = Spool(cfg.spool_dir)
+    spool.put(report.collected_at, report.report_id, body)
+    try:
+        token = read_token(cfg.token_file)
+    except SendError as e:
+        return 0, str(e)
+    result = spool.flush(lambda b: post_report(cfg.collector_url, token, b,
+                                               timeout=cfg.timeout_seconds, ca_file=cfg.ca_file))
+    return result.sent, result.error
+
+
+@agent.command()
+@click.option("--config", "-c", type=click.Path(dir_okay=False), required=True)
+@click.option("--once", is_flag=True, help="send one report and exit (non-zero on failure)")
+@click.option("--root", type=click.Path(file_okay=False), default="/", hidden=True)
+def run(config: str, once: bool, root: str) -> None:
+    """Thu thập định kỳ và gửi / collect every interval and send to the collector."""
+    cfg = _load(config)
+    assert cfg is not None
+    while True:
+        sent, error = send_once(cfg, Path(root))
+        if error:
+            click.echo(f"yte agent: chưa gửi được / not sent: {error} "
+                       "(báo cáo giữ trong hàng đợi / report kept in the spool)", err=True)
+        else:
+            click.echo(f"yte agent: đã gửi / sent {sent} report(s)", err=True)
+        if once:
+            sys.exit(1 if error else 0)
+        delay = cfg.interval_seconds + random.uniform(0, cfg.jitter_seconds)
+        time.sleep(delay)

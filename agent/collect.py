@@ -1,0 +1,29 @@
+"""One collection: run every enabled probe, assemble a Report."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+from agent.probe import Context, run_probe
+from agent.probes import probes_for
+from yte import __version__
+from yte.report import Report
+
+
+def collect_report(ctx: Context, *, platform: str, site: str, host_id: str,
+                   hostname: str | None = None, disabled: frozenset[str] = frozenset(),
+                   source: str = "agent") -> Report:
+    results = {name: run_probe(fn, ctx)
+               for name, fn in probes_for(platform).items() if name not in disabled}
+    return Report(
+        report_id=str(uuid.uuid4()),
+        host_id=host_id,
+        hostname=hostname or socket.gethostname(),
+        site=site,
+        agent_version=__version__,
+        platform=platform,
+        collected_at=ctx.now(),
+        probes=results,
+        source=source,
+    )

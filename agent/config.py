@@ -1,0 +1,63 @@
+"""Agent configuration (YAML), validated strictly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from yte.report import FACT_TYPES, ID_RE
+from yte.yamlconf import Section, load_yaml
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    site: str
+    collector_url: str | None = None
+    token_file: Path | None = None
+    ca_file: Path | None = None  # pinned CA; None = system trust store
+    interval_seconds: float = 900.0
+    jitter_seconds: float = 120.0
+    timeout_seconds: float = 15.0
+    spool_dir: Path = Path("/var/lib/yte/spool")
+    host_id: str | None = None  # override, e.g. for cloned images sharing a machine id
+    disabled_probes: frozenset[str] = field(default_factory=frozenset)
+
+
+def load_agent_config(path: str | Path) -> AgentConfig:
+    s = Section(load_yaml(path), path, "")
+    site = s.get("site", str)
+    if not ID_RE.match(site):
+        raise s.error("site", f"a site id is lower-case letters, digits, '-', '_', '.' (got {site!r})")
+    url = s.get("collector_url", str, None)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise s.error("collector_url", "must start with https:// (or http:// on a test bed)")
+    disabled = s.get("disabled_probes", list, [])
+    for name in disabled:
+        if name not in FACT_TYPES:
+            known = ", ".join(FACT_TYPES)
+            raise s.error("disabled_probes", f"unknown probe {name!r} (known: {known})")
+    host_id = s.get("host_id", str, None)
+    if host_id is not None and not ID_RE.match(host_id):
+        raise s.error("host_id", "lower-case letters, digits, '-', '_', '.'")
+    base = Path(path).parent
+
+    def rel(key: str) -> Path | None:
+        value = s.get(key, str, None)
+        return None if value is None else (base / value)
+
+    cfg = AgentConfig(
+        site=site,
+        collector_url=url,
+        token_file=rel("token_file"),
+        ca_file=rel("ca_file"),
+        interval_seconds=s.get("interval_seconds", float, 900.0),
+        jitter_seconds=s.get("jitter_seconds", float, 120.0),
+        timeout_seconds=s.get("timeout_seconds", float, 15.0),
+        spool_dir=rel("spool_dir") or Path("/var/lib/yte/spool"),
+        host_id=host_id,
+        disabled_probes=frozenset(disabled),
+    )
+    s.finish()
+    if cfg.interval_seconds < 60:
+        raise s.error("interval_seconds", "at least 60 seconds")
+    return cfg

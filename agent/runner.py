@@ -1,0 +1,78 @@
+"""Runs external commands: an argument list and a timeout, never a shell string."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+class CommandError(Exception):
+    """The command could not give an answer (missing, timed out)."""
+
+
+class CommandNotFound(CommandError):
+    pass
+
+
+class CommandTimeout(CommandError):
+    pass
+
+
+class Runner(Protocol):
+    def __call__(self, argv: Sequence[str], timeout: float = 10.0) -> CommandResult: ...
+
+
+def run(argv: Sequence[str], timeout: float = 10.0) -> CommandResult:
+    """Run argv with the C locale (stable, untranslated output) and capture its output."""
+    env = dict(os.environ, LC_ALL="C", LANG="C")
+    try:
+        proc = subprocess.run(  # noqa: S603 - argv list, no shell
+            list(argv), capture_output=True, text=True, timeout=timeout, env=env,
+            stdin=subprocess.DEVNULL, errors="replace", check=False,
+        )
+    except FileNotFoundError:
+        raise CommandNotFound(f"{argv[0]}: command not found") from None
+    except subprocess.TimeoutExpired:
+        raise CommandTimeout(f"{argv[0]}: no answer within {timeout:g} s") from None
+    return CommandResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+
+
+class RecordedRunner:
+    """Replays recorded outputs: ``commands`` maps a command line (joined by spaces) to
+    (returncode, stdout, stderr), or to a file under ``folder`` holding stdout.
+    A command that was not recorded behaves as not installed."""
+
+    def __init__(self, commands: dict[str, tuple[int, str, str]]):
+        self.commands = commands
+        self.calls: list[str] = []
+
+    @classmethod
+    def from_folder(cls, folder: Path, index: dict[str, str]) -> RecordedRunner:
+        commands = {}
+        for line, filename in index.items():
+            commands[line] = (0, (folder / filename).read_text(encoding="utf-8"), "")
+        return cls(commands)
+
+    def __call__(self, argv: Sequence[str], timeout: float = 10.0) -> CommandResult:
+        line = " ".join(argv)
+        self.calls.append(line)
+        if line not in self.commands:
+            raise CommandNotFound(f"{argv[0]}: command not found (not recorded)")
+        rc, out, err = self.commands[line]
+        return CommandResult(tuple(argv), rc, out, err)

@@ -1,0 +1,50 @@
+"""POST a report to the collector (stdlib HTTP: ssl and urllib load only when sending)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agent.spool import SendError
+
+
+def post_report(url: str, token: str, body: bytes, *, timeout: float = 15.0,
+                ca_file: Path | None = None) -> dict:
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    context = None
+    if url.startswith("https://"):
+        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    request = urllib.request.Request(  # noqa: S310 - scheme checked by the config loader
+        url.rstrip("/") + "/api/v1/reports", data=body, method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
+                 "User-Agent": "yte-agent"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:  # noqa: S310
+            return json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        detail = e.read().decode(errors="replace")[:500]
+        try:
+            detail = json.loads(detail).get("error", detail)
+        except (ValueError, AttributeError):
+            pass
+        # 4xx: this report will never be accepted as it is (bad token, bad schema) —
+        # except 408/429, which ask to come back later.
+        retry = e.code >= 500 or e.code in (408, 429)
+        raise SendError(f"collector answered {e.code}: {detail}", retry=retry) from None
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        reason = getattr(e, "reason", e)
+        raise SendError(f"collector unreachable: {reason}", retry=True) from None
+
+
+def read_token(path: Path) -> str:
+    try:
+        token = path.read_text().strip()
+    except OSError as e:
+        raise SendError(f"cannot read token file {path}: {e.strerror}", retry=False) from None
+    if not token:
+        raise SendError(f"token file {path} is empty", retry=False)
+    return token

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Chuẩn bị máy / prepare this machine: Debian packages (when root) and the project's venv.
+# Usage: scripts/setup.sh [--test]   (--test adds test-only packages and tools)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runtime_debs=(python3-venv iproute2)
+test_debs=(prometheus prometheus-node-exporter prometheus-pushgateway nftables iptables iperf3)
+debs=("${runtime_debs[@]}")
+[ "${1:-}" = "--test" ] && debs+=("${test_debs[@]}")
+
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "apt: cài / installing ${missing[*]}"
+    # Packaged daemons must not start as services on a test machine.
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "warning: not root, Debian packages missing: ${missing[*]} (tests needing them will skip)" >&2
+  fi
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+extra=""
+[ "${1:-}" = "--test" ] && extra="[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"

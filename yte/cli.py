@@ -1,0 +1,30 @@
+"""The `yte` command: a tiny root group; each group loads only when it is called."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+_GROUPS = {
+    "agent": ("agent.cli", "agent"),
+    "collector": ("collector.cli", "collector"),
+    "demo": ("yte.demo", "demo"),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_GROUPS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in _GROUPS:
+            return None
+        module, attr = _GROUPS[name]
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=_LazyGroup)
+@click.version_option(package_name="yte-compliance")
+def main() -> None:
+    """yte: đo mức đạt chỉ tiêu CNTT / IT-target compliance for health facilities."""

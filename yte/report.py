@@ -1,0 +1,320 @@
+"""Report schema v1: the one contract between agent and collector (JSON on the wire).
+
+Facts are declared once, as dataclasses; the validator reads their type hints, so the
+agent's output and the collector's input check can never drift apart. A fact that a
+probe could not read is ``None`` and its reason is in ``ProbeResult.unknown``; it is
+never a silent ``False`` or ``0``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+SCHEMA_VERSION = 1
+PROBE_STATUSES = ("ok", "unknown", "error")
+SOURCES = ("agent", "ssh", "replay")
+PLATFORMS = ("linux", "windows")
+MEDIA = ("ssd", "hdd")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+MAX_TEXT = 512
+MAX_LIST = 256
+
+
+# --- facts, one dataclass per probe ---------------------------------------------------
+
+
+@dataclass
+class HardwareFacts:
+    memory_installed_bytes: int | None = None
+    memory_installed_source: str | None = None  # "smbios" (sum of modules) | "estimated"
+    memory_module_count: int | None = None
+    memory_usable_bytes: int | None = None
+    cpu_model: str | None = None
+    cpu_cores: int | None = None
+    cpu_threads: int | None = None
+    os_family: str | None = None
+    os_name: str | None = None
+    os_version: str | None = None
+    os_build: str | None = None
+    os_disk_devices: list[str] = field(default_factory=list)
+    os_disk_media: str | None = None  # "ssd" | "hdd"; None = unknown (reason beside)
+    os_disk_bus: str | None = None
+
+
+@dataclass
+class FirewallFacts:
+    inbound_filtering: bool | None = None  # a filtering policy applies to inbound traffic
+    filtering_backends: list[str] = field(default_factory=list)  # where a filter applies
+    managers_active: list[str] = field(default_factory=list)  # ufw, firewalld, windows
+    profiles_off: list[str] = field(default_factory=list)  # Windows profiles switched off
+
+
+@dataclass
+class AntivirusProduct:
+    name: str
+    running: bool | None = None
+    signatures_updated_at: float | None = None  # unix seconds
+    signatures_current: bool | None = None
+    detail: str | None = None
+
+
+@dataclass
+class AntivirusFacts:
+    products: list[AntivirusProduct] = field(default_factory=list)
+    any_running: bool | None = None  # False when no product is present: absent, not unknown
+    signatures_updated_at: float | None = None  # newest among running products
+
+
+@dataclass
+class Ipv6Facts:
+    addresses: list[str] = field(default_factory=list)  # "addr/scope", scope per RFC 4291
+    has_global_address: bool | None = None
+    default_route: bool | None = None
+
+
+@dataclass
+class PatchesFacts:
+    last_update_at: float | None = None  # unix seconds of the last installed update
+    source: str | None = None  # dpkg | rpm | windows-update | …
+
+
+FACT_TYPES: dict[str, type] = {
+    "hardware": HardwareFacts,
+    "firewall": FirewallFacts,
+    "antivirus": AntivirusFacts,
+    "ipv6": Ipv6Facts,
+    "patches": PatchesFacts,
+}
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+@dataclass
+class ProbeResult:
+    status: str  # ok | unknown | error
+    facts: Any = None  # one of the dataclasses above, or None when nothing was read
+    reason: str | None = None
+    duration_seconds: float = 0.0
+    unknown: dict[str, str] = field(default_factory=dict)  # fact -> why it is unknown
+
+
+@dataclass
+class Report:
+    report_id: str
+    host_id: str
+    hostname: str
+    site: str
+    agent_version: str
+    platform: str
+    collected_at: float  # unix seconds; RFC 3339 UTC on the wire
+    probes: dict[str, ProbeResult]
+    source: str = "agent"
+    schema: int = SCHEMA_VERSION
+
+    def flat_facts(self) -> dict[str, Any]:
+        """``{"hardware.memory_installed_bytes": …}``: what checks read. Unknown is None."""
+        out: dict[str, Any] = {}
+        for name, result in self.probes.items():
+            cls = FACT_TYPES[name]
+            facts = result.facts
+            for f in dataclasses.fields(cls):
+                value = getattr(facts, f.name) if facts is not None else None
+                if isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+                    value = [dataclasses.asdict(v) for v in value]
+                out[f"{name}.{f.name}"] = value
+        return out
+
+    def to_json_obj(self) -> dict[str, Any]:
+        probes = {}
+        for name, r in self.probes.items():
+            probes[name] = {
+                "status": r.status,
+                "reason": r.reason,
+                "duration_seconds": round(r.duration_seconds, 6),
+                "unknown": dict(r.unknown),
+                "facts": dataclasses.asdict(r.facts) if r.facts is not None else None,
+            }
+        return {
+            "schema": self.schema,
+            "report_id": self.report_id,
+            "host_id": self.host_id,
+            "hostname": self.hostname,
+            "site": self.site,
+            "agent_version": self.agent_version,
+            "source": self.source,
+            "platform": self.platform,
+            "collected_at": format_time(self.collected_at),
+            "probes": probes,
+        }
+
+
+# --- validation (collector side; also used on replayed files) ---------------------------
+
+
+class ReportError(ValueError):
+    """A report that does not match schema v1; ``field`` is the dotted path at fault."""
+
+    def __init__(self, field_path: str, message: str):
+        super().__init__(f"{field_path}: {message}")
+        self.field = field_path
+        self.message = message
+
+
+def format_time(ts: float) -> str:
+    stamp = dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: Any, where: str) -> float:
+    if not isinstance(value, str) or len(value) > 40:
+        raise ReportError(where, "expected an RFC 3339 timestamp string")
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ReportError(where, f"not an RFC 3339 timestamp: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise ReportError(where, "timestamp needs a time zone (use Z for UTC)")
+    return parsed.timestamp()
+
+
+def _check(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _check(value, args[0], where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ReportError(where, "expected a list")
+        if len(value) > MAX_LIST:
+            raise ReportError(where, f"more than {MAX_LIST} items")
+        (elem,) = typing.get_args(hint)
+        return [_check(v, elem, f"{where}[{i}]") for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ReportError(where, "expected true, false or null")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ReportError(where, "expected an integer")
+        if not -(2**63) <= value < 2**63:
+            raise ReportError(where, "integer out of range")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ReportError(where, "expected a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ReportError(where, "expected a string")
+        if len(value) > MAX_TEXT:
+            raise ReportError(where, f"longer than {MAX_TEXT} characters")
+        return value
+    raise TypeError(f"unsupported schema type {hint!r}")  # a bug in this module, not input
+
+
+def _build(cls: Any, obj: Any, where: str) -> Any:
+    if not isinstance(obj, dict):
+        raise ReportError(where, "expected an object")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in obj:
+        if key not in names:
+            raise ReportError(f"{where}.{key}", "unknown field")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in obj:
+            kwargs[f.name] = _check(obj[f.name], hints[f.name], f"{where}.{f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ReportError(f"{where}.{f.name}", "required field is missing")
+    return cls(**kwargs)
+
+
+def _text(obj: dict, key: str, *, pattern: re.Pattern | None = None, choices=None) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise ReportError(key, "required string is missing or empty")
+    if len(value) > MAX_TEXT:
+        raise ReportError(key, f"longer than {MAX_TEXT} characters")
+    if pattern is not None and not pattern.match(value):
+        raise ReportError(key, f"must match {pattern.pattern}")
+    if choices is not None and value not in choices:
+        raise ReportError(key, f"must be one of {', '.join(choices)}")
+    return value
+
+
+_TOP = {
+    "schema", "report_id", "host_id", "hostname", "site", "agent_version",
+    "source", "platform", "collected_at", "probes",
+}
+REPORT_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+
+def parse_report(obj: Any) -> Report:
+    """Validate a decoded JSON object against schema v1; raise ReportError naming the field."""
+    if not isinstance(obj, dict):
+        raise ReportError("$", "a report is a JSON object")
+    for key in obj:
+        if key not in _TOP:
+            raise ReportError(key, "unknown field")
+    if obj.get("schema") != SCHEMA_VERSION:
+        raise ReportError("schema", f"unsupported schema version {obj.get('schema')!r}; "
+                          f"this collector reads version {SCHEMA_VERSION}")
+    probes_obj = obj.get("probes")
+    if not isinstance(probes_obj, dict):
+        raise ReportError("probes", "expected an object of probe results")
+    probes: dict[str, ProbeResult] = {}
+    for name, raw in probes_obj.items():
+        where = f"probes.{name}"
+        if name not in FACT_TYPES:
+            raise ReportError(where, f"unknown probe (known: {', '.join(FACT_TYPES)})")
+        if not isinstance(raw, dict):
+            raise ReportError(where, "expected an object")
+        for key in raw:
+            if key not in ("status", "reason", "duration_seconds", "unknown", "facts"):
+                raise ReportError(f"{where}.{key}", "unknown field")
+        status = raw.get("status")
+        if status not in PROBE_STATUSES:
+            raise ReportError(f"{where}.status", f"must be one of {', '.join(PROBE_STATUSES)}")
+        reason = _check(raw.get("reason"), str | None, f"{where}.reason")
+        if status != "ok" and not reason:
+            raise ReportError(f"{where}.reason", f"a probe with status {status} needs a reason")
+        duration = _check(raw.get("duration_seconds", 0.0), float, f"{where}.duration_seconds")
+        unknown = raw.get("unknown") or {}
+        if not isinstance(unknown, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_TEXT
+            for k, v in unknown.items()
+        ):
+            raise ReportError(f"{where}.unknown", "expected an object of fact name to reason")
+        fact_names = {f.name for f in dataclasses.fields(FACT_TYPES[name])}
+        for key in unknown:
+            if key not in fact_names:
+                raise ReportError(f"{where}.unknown.{key}", "not a fact of this probe")
+        facts_raw = raw.get("facts")
+        facts = None if facts_raw is None else _build(FACT_TYPES[name], facts_raw, f"{where}.facts")
+        if status == "ok" and facts is None:
+            raise ReportError(f"{where}.facts", "a probe with status ok needs facts")
+        probes[name] = ProbeResult(status, facts, reason, duration, dict(unknown))
+    return Report(
+        schema=SCHEMA_VERSION,
+        report_id=_text(obj, "report_id", pattern=REPORT_ID_RE),
+        host_id=_text(obj, "host_id", pattern=ID_RE),
+        hostname=_text(obj, "hostname"),
+        site=_text(obj, "site", pattern=ID_RE),
+        agent_version=_text(obj, "agent_version"),
+        source=_text(obj, "source", choices=SOURCES),
+        platform=_text(obj, "platform", choices=PLATFORMS),
+        collected_at=parse_time(obj.get("collected_at"), "collected_at"),
+        probes=probes,
+    )
