@@ -170,7 +170,7 @@ def _sysfs_leaves(dev: Path, sysroot: Path, depth: int = 0) -> list[PhysicalDisk
     if (dev / "partition").exists():
         dev = dev.parent
     slaves = dev / "slaves"
-    lower = sorted(slaves.iterdir()) if slaves.is_dir() else []
+    lower = sorted(p for p in slaves.iterdir() if p.is_symlink()) if slaves.is_dir() else []
     if not lower:
         return [_sysfs_disk(dev)]
     disks: list[PhysicalDisk] = []
