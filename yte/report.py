@@ -93,6 +93,12 @@ FACT_TYPES: dict[str, type] = {
 }
 
 
+def fact_names() -> frozenset[str]:
+    """Every host fact a report can carry, as checks name them ("probe.fact")."""
+    return frozenset(f"{probe}.{f.name}" for probe, cls in FACT_TYPES.items()
+                     for f in dataclasses.fields(cls))
+
+
 # --- the report ------------------------------------------------------------------------
 
 

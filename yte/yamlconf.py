@@ -39,7 +39,11 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
         key = loader.construct_object(key_node, deep=True)
         if key in out:
             raise ConfigError(loader.name, key_node.start_mark.line + 1, str(key), "duplicate key")
-        out[key] = loader.construct_object(value_node, deep=True)
+        try:
+            out[key] = loader.construct_object(value_node, deep=True)
+        except ValueError as e:  # e.g. a date 2026-13-01 that YAML recognises but cannot build
+            raise ConfigError(loader.name, value_node.start_mark.line + 1, str(key),
+                              f"invalid value: {e}") from None
         out.key_lines[key] = key_node.start_mark.line + 1
     return out
 

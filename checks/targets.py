@@ -1,0 +1,158 @@
+"""Targets as data: what is measured, how it is judged, where the rule comes from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from yte.yamlconf import ConfigError, Section, load_yaml
+
+SCOPES = ("host", "site")
+EVIDENCE = ("measured", "declared", "budget")
+SITE_TYPES = ("hospital", "health_centre", "commune_station", "other")
+OPS = ("eq", "ne", "ge", "gt", "le", "lt", "within_days")
+
+
+@dataclass(frozen=True)
+class Clause:
+    fact: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    title_vi: str
+    title_en: str
+    scope: str  # host: share of a site's hosts; site: one fact of the site
+    evidence: str  # measured | declared | budget
+    all_of: tuple[Clause, ...]  # every clause must hold
+    required_ratio: float | None  # host scope: the share of hosts that must pass
+    site_types: frozenset[str]
+    source: str
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+    enabled: bool = True
+    remediation_vi: str | None = None
+    remediation_en: str | None = None
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.enabled and self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to)
+
+
+_KEYS = ("id", "title_vi", "title_en", "scope", "evidence", "all_of", "required_ratio",
+         "site_types", "source", "effective_from", "effective_to", "enabled",
+         "remediation_vi", "remediation_en")
+
+
+def _clauses(s: Section, key: str, known_facts: frozenset[str] | None) -> tuple[Clause, ...]:
+    out = []
+    entries = s.items(key)
+    if not entries:
+        raise s.error(key, "needs at least one clause")
+    for where, raw in entries:
+        c = Section(raw, s.file, where)
+        fact = c.get("fact", str)
+        if known_facts is not None and fact not in known_facts:
+            raise c.error("fact", f"unknown fact {fact!r}")
+        op = c.choice("op", OPS)
+        value = c.get("value", (bool, int, float, str))
+        if op in ("ge", "gt", "le", "lt", "within_days") and (
+                isinstance(value, (bool, str))):
+            raise c.error("value", f"op {op} needs a number")
+        c.finish()
+        out.append(Clause(fact, op, value))
+    return tuple(out)
+
+
+def _target(s: Section, base: Target | None, known: dict[str, frozenset[str]] | None) -> Target:
+    """A full definition (base None) or an override of ``base``'s fields."""
+    def pick(key, read):
+        if base is None or s.has(key):
+            return read()
+        s.get(key, object, None)  # mark seen
+        return getattr(base, key)
+
+    scope = pick("scope", lambda: s.choice("scope", SCOPES))
+    facts_ok = known.get(scope) if known else None
+    t = Target(
+        id=s.get("id", str),
+        title_vi=pick("title_vi", lambda: s.get("title_vi", str)),
+        title_en=pick("title_en", lambda: s.get("title_en", str)),
+        scope=scope,
+        evidence=pick("evidence", lambda: s.choice("evidence", EVIDENCE)),
+        all_of=pick("all_of", lambda: _clauses(s, "all_of", facts_ok)),
+        required_ratio=pick("required_ratio", lambda: s.ratio("required_ratio", None)),
+        site_types=pick("site_types", lambda: _site_types(s)),
+        source=pick("source", lambda: s.get("source", str)),
+        effective_from=pick("effective_from", lambda: s.date("effective_from")),
+        effective_to=pick("effective_to", lambda: s.date("effective_to", None)),
+        enabled=pick("enabled", lambda: s.get("enabled", bool, True)),
+        remediation_vi=pick("remediation_vi", lambda: s.get("remediation_vi", str, None)),
+        remediation_en=pick("remediation_en", lambda: s.get("remediation_en", str, None)),
+    )
+    s.finish()
+    if t.scope == "host" and t.required_ratio is None:
+        raise s.error("required_ratio", "a host-scope target needs the share of hosts (0 to 1)")
+    if t.scope == "site" and t.required_ratio is not None:
+        raise s.error("required_ratio", "only host-scope targets take a share of hosts")
+    if t.effective_to is not None and t.effective_to < t.effective_from:
+        raise s.error("effective_to", "ends before effective_from")
+    return t
+
+
+def _site_types(s: Section) -> frozenset[str]:
+    values = s.get("site_types", list, list(SITE_TYPES))
+    for v in values:
+        if v not in SITE_TYPES:
+            raise s.error("site_types", f"unknown site type {v!r} (known: {', '.join(SITE_TYPES)})")
+    return frozenset(values)
+
+
+def parse_targets(data: Any, file: str | Path, base: dict[str, Target] | None = None,
+                  known_facts: dict[str, frozenset[str]] | None = None) -> dict[str, Target]:
+    """Targets of one file; with ``base``, entries naming an existing id override it."""
+    top = Section(data, file, "")
+    version = top.get("version", int)
+    if version != 1:
+        raise top.error("version", "this release reads targets version 1")
+    out = dict(base or {})
+    seen: set[str] = set()
+    for where, raw in top.items("targets"):
+        s = Section(raw, file, where)
+        tid = s.get("id", str)
+        if tid in seen:
+            raise s.error("id", f"target {tid!r} defined twice in this file")
+        seen.add(tid)
+        out[tid] = _target(s, out.get(tid), known_facts)
+    top.finish()
+    return out
+
+
+def load_targets(paths: Iterable[str | Path],
+                 known_facts: dict[str, frozenset[str]] | None = None) -> dict[str, Target]:
+    """The defaults, then each province's overrides in order."""
+    targets: dict[str, Target] = {}
+    count = 0
+    for path in paths:
+        targets = parse_targets(load_yaml(path), path, targets, known_facts)
+        count += 1
+    if count == 0:
+        raise ConfigError("-", None, "", "no targets file given")
+    return targets
+
+
+def in_force(targets: dict[str, Target], day: dt.date) -> list[Target]:
+    return [t for t in targets.values() if t.in_force(day)]
+
+
+def with_threshold(target: Target, index: int, value: Any) -> Target:
+    """A copy with one clause's value changed (for what-if evaluation and tests)."""
+    clauses = list(target.all_of)
+    clauses[index] = replace(clauses[index], value=value)
+    return replace(target, all_of=tuple(clauses))
