@@ -1,0 +1,58 @@
+"""Collector configuration (YAML): where it listens, its files, its limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from yte.yamlconf import Section, load_yaml
+
+DEFAULT_PORT = 8746  # outside the Prometheus exporter port-allocation range (9100–9999)
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    host: str
+    port: int
+    database: Path
+    sites_file: Path
+    targets_files: tuple[Path, ...]
+    declarations_file: Path | None
+    stale_after_seconds: float
+    forget_after_seconds: float
+    max_body_bytes: int
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
+
+def load_collector_config(path: str | Path) -> CollectorConfig:
+    base = Path(path).parent
+    s = Section(load_yaml(path), path, "")
+    listen = s.get("listen", str, f"127.0.0.1:{DEFAULT_PORT}")
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise s.error("listen", f"HOST:PORT, e.g. 0.0.0.0:{DEFAULT_PORT} (got {listen!r})")
+    targets = [base / p for _, p in s.items("targets_files", ["targets.yaml"])]
+    decl = s.get("declarations_file", str, None)
+    tls = s.section("tls", None)
+    cert = key = None
+    if tls is not None:
+        cert, key = base / tls.get("cert_file", str), base / tls.get("key_file", str)
+        tls.finish()
+    cfg = CollectorConfig(
+        host=host.strip("[]"),
+        port=int(port),
+        database=base / s.get("database", str),
+        sites_file=base / s.get("sites_file", str),
+        targets_files=tuple(targets),
+        declarations_file=base / decl if decl else None,
+        stale_after_seconds=s.get("stale_after_hours", float, 72.0) * 3600,
+        forget_after_seconds=s.get("forget_after_days", float, 30.0) * 86400,
+        max_body_bytes=s.get("max_body_bytes", int, 1 << 20),
+        tls_cert_file=cert,
+        tls_key_file=key,
+    )
+    s.finish()
+    if cfg.forget_after_seconds < cfg.stale_after_seconds:
+        raise s.error("forget_after_days", "must be longer than stale_after_hours")
+    return cfg

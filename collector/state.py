@@ -1,0 +1,92 @@
+"""The fleet in memory: latest facts per host and each site's results, recomputed only
+for sites that changed (and every ``refresh`` seconds, as time alone makes hosts stale)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from checks.declarations import Declarations
+from checks.evaluate import CheckResult, HostFacts, SiteInput, evaluate_site
+from checks.targets import Target, in_force
+from collector.sites import Site
+from collector.store import HostRow, Store
+
+
+@dataclass(frozen=True)
+class SiteView:
+    site: Site
+    results: tuple[CheckResult, ...]
+    hosts: tuple[HostRow, ...]  # not forgotten, newest report first
+    stale: frozenset[str]  # host ids past stale_after
+    evaluated_at: float
+
+
+class Fleet:
+    def __init__(self, store: Store, sites: dict[str, Site], targets: dict[str, Target],
+                 declarations: Declarations, *, stale_after: float, forget_after: float,
+                 clock: Callable[[], float] = time.time, refresh: float = 60.0):
+        self.sites, self.targets, self.declarations = sites, targets, declarations
+        self.stale_after, self.forget_after = stale_after, forget_after
+        self.clock, self.refresh = clock, refresh
+        self._lock = threading.Lock()
+        self._hosts: dict[str, HostRow] = {}
+        self._by_site: dict[str, set[str]] = {s: set() for s in sites}
+        for row in store.hosts():
+            if row.site in sites:
+                self._put(row)
+        self._views: dict[str, SiteView] = {}
+        self._dirty: set[str] = set(sites)
+        self._evaluated_at = 0.0
+        self.generation = 0  # changes whenever any view may have changed
+
+    def _put(self, row: HostRow) -> None:
+        old = self._hosts.get(row.host_id)
+        if old is not None:
+            if old.collected_at > row.collected_at:
+                return
+            self._by_site[old.site].discard(row.host_id)
+        self._hosts[row.host_id] = row
+        self._by_site[row.site].add(row.host_id)
+
+    def accept(self, row: HostRow) -> None:
+        """A stored report: the host's state changes if it is the newest."""
+        with self._lock:
+            old = self._hosts.get(row.host_id)
+            self._put(row)
+            self._dirty.add(row.site)
+            if old is not None:
+                self._dirty.add(old.site)
+            self.generation += 1
+
+    def views(self) -> dict[str, SiteView]:
+        with self._lock:
+            now = self.clock()
+            if now - self._evaluated_at >= self.refresh:
+                self._dirty = set(self.sites)
+            if self._dirty:
+                targets = in_force(self.targets, dt.date.fromtimestamp(now))
+                for sid in self._dirty:
+                    self._views[sid] = self._evaluate(self.sites[sid], targets, now)
+                if len(self._dirty) == len(self.sites):
+                    self._evaluated_at = now
+                self._dirty.clear()
+                self.generation += 1
+            return dict(self._views)
+
+    def _evaluate(self, site: Site, targets: list[Target], now: float) -> SiteView:
+        rows = sorted((self._hosts[h] for h in self._by_site[site.id]),
+                      key=lambda r: r.collected_at, reverse=True)
+        rows = [r for r in rows if now - r.collected_at <= self.forget_after]
+        year = dt.date.fromtimestamp(now).year
+        site_input = SiteInput(
+            site.id, site.type,
+            tuple(HostFacts(r.host_id, r.hostname, r.collected_at, r.facts) for r in rows),
+            self.declarations.site_facts(site.id, year),
+        )
+        results = evaluate_site(site_input, targets, now=now, stale_after=self.stale_after)
+        stale = frozenset(r.host_id for r in rows if now - r.collected_at > self.stale_after)
+        return SiteView(site, tuple(results), tuple(rows), stale, now)

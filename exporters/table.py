@@ -1,0 +1,83 @@
+"""The compliance table as a person reads it, in the plans' form: STT | Chỉ tiêu |
+Yêu cầu | Thực hiện | Đánh giá, Vietnamese first, numbers with a decimal comma."""
+
+from __future__ import annotations
+
+from typing import Any
+
+VERDICT = {"pass": "ĐẠT", "fail": "CHƯA ĐẠT", "unknown": "CHƯA RÕ (unknown)"}
+_OPS = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "=", "ne": "≠"}
+
+
+def vn_number(x: float, decimals: int = 1) -> str:
+    """1234.5 → '1.234,5' (thousands dot, decimal comma)."""
+    text = f"{x:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def vn_percent(ratio: float, decimals: int = 1) -> str:
+    return f"{vn_number(ratio * 100, decimals)} %"
+
+
+def requirement(check: dict[str, Any]) -> str:
+    if check["scope"] == "host":
+        if check["target"] == 1:
+            return "100 % số máy"
+        return f"≥ {vn_percent(check['target'], 0)} số máy"
+    op, value = check.get("op"), check.get("threshold")
+    if isinstance(value, bool):
+        return "có / yes" if value else "không / no"
+    if check.get("unit") == "ratio" and value is not None:
+        return f"{_OPS.get(op, op)} {vn_percent(value, 0)}"
+    return f"{_OPS.get(op, op)} {value}"
+
+
+def achieved(check: dict[str, Any]) -> str:
+    if check["scope"] == "host":
+        h = check["hosts"]
+        if not h["counted"]:
+            return f"0 máy báo cáo ({h['stale']} quá hạn / stale)"
+        text = f"{h['passing']}/{h['counted']} máy ({vn_percent(check['value'])})"
+        if h["unknown"]:
+            text += f", {h['unknown']} chưa rõ"
+        return text
+    value = check.get("value")
+    if value is None:
+        return "chưa khai báo / not declared"
+    if isinstance(check.get("threshold"), bool):
+        return "có / yes" if value else "không / no"
+    if check.get("unit") == "ratio":
+        return vn_percent(value, 2)
+    return vn_number(value, 2)
+
+
+def format_site(detail: dict[str, Any]) -> str:
+    site = detail["site"]
+    rows = [("STT", "Chỉ tiêu / Target", "Yêu cầu", "Thực hiện", "Đánh giá")]
+    notes = []
+    for i, c in enumerate(detail["checks"], 1):
+        rows.append((str(i), c["title_vi"], requirement(c), achieved(c), VERDICT[c["status"]]))
+        if c["status"] == "unknown" and c.get("reason"):
+            notes.append(f"  {i}. chưa rõ vì / unknown because: {c['reason']}")
+        for h in c.get("unknown_hosts", [])[:10]:
+            notes.append(f"  {i}. {h['hostname']} chưa rõ / unknown: {'; '.join(h['why'])}")
+        failing = [h["hostname"] for h in c.get("failing_hosts", [])]
+        if failing:
+            notes.append(f"  {i}. máy chưa đạt / failing: {', '.join(failing[:10])}"
+                         + (" …" if len(failing) > 10 else ""))
+    widths = [max(len(r[k]) for r in rows) for k in range(5)]
+    widths[1] = min(widths[1], 70)
+    lines = [f"Cơ sở / Site: {site['name']} ({site['id']}) — {site['type']}, "
+             f"{site['province']}", ""]
+    for n, r in enumerate(rows):
+        cells = [r[0].rjust(widths[0]), r[1][:70].ljust(widths[1]), r[2].ljust(widths[2]),
+                 r[3].ljust(widths[3]), r[4]]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    if notes:
+        lines += ["", "Ghi chú / Notes:"] + notes
+    hosts = detail["hosts"]
+    lines += ["", f"Máy báo cáo / reporting hosts: {hosts['fresh']} "
+                  f"(quá hạn / stale: {hosts['stale']})"]
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""`yte demo`: the embedded default — a collector with SQLite on localhost, this machine's
+agent reporting into it once, the compliance table printed, /metrics served until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import click
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+def write_demo_files(workdir: Path, port: int) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(CONFIGS / "targets.yaml", workdir / "targets.yaml")
+    (workdir / "sites.yaml").write_text(
+        "version: 1\nsites:\n"
+        "  - id: demo\n    name: Cơ sở thử nghiệm / demo site\n    type: commune_station\n"
+        "    province: Lâm Đồng\n    district: Đà Lạt\n", encoding="utf-8")
+    (workdir / "collector.yaml").write_text(
+        f"listen: 127.0.0.1:{port}\ndatabase: collector.db\nsites_file: sites.yaml\n"
+        "targets_files: [targets.yaml]\n", encoding="utf-8")
+    return workdir / "collector.yaml"
+
+
+@click.command()
+@click.option("--port", default=8746, show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False),
+              help="keep the demo's files here (default: a temporary folder)")
+@click.option("--no-wait", is_flag=True, help="exit after printing the table")
+def demo(port: int, workdir: str | None, no_wait: bool) -> None:
+    """Chạy thử trên máy này / run collector + local agent once, print the table."""
+    from agent.cli import build_report
+    from agent.send import post_report
+    from collector.app import build_app
+    from collector.config import load_collector_config
+    from collector.server import make_server, start_in_thread
+    from collector.store import Store
+    from collector.tokens import new_token
+    from exporters.table import format_site
+
+    folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="yte-demo-"))
+    cfg = load_collector_config(write_demo_files(folder, port))
+    plain, stored = new_token()
+    store = Store(cfg.database)
+    store.add_token("demo", stored)
+    store.close()
+
+    server = make_server(build_app(cfg), cfg)
+    thread = start_in_thread(server)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        report = build_report(None, Path("/"), site="demo")
+        body = json.dumps(report.to_json_obj(), ensure_ascii=False).encode()
+        post_report(base, plain, body)
+        with urllib.request.urlopen(f"{base}/api/v1/sites/demo", timeout=10) as r:  # noqa: S310
+            detail = json.loads(r.read())
+        click.echo(format_site(detail))
+        click.echo(f"\n/metrics: curl {base}/metrics    (thư mục / files: {folder})")
+        if no_wait:
+            return
+        click.echo("Ctrl-C để dừng / to stop")
+        while thread.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
