@@ -79,7 +79,7 @@ class Fleet:
 
     def _evaluate(self, site: Site, targets: list[Target], now: float) -> SiteView:
         rows = sorted((self._hosts[h] for h in self._by_site[site.id]),
-                      key=lambda r: r.collected_at, reverse=True)
+                      key=lambda r: (-r.collected_at, r.host_id))
         rows = [r for r in rows if now - r.collected_at <= self.forget_after]
         year = dt.date.fromtimestamp(now).year
         site_input = SiteInput(

@@ -28,3 +28,7 @@ class _LazyGroup(click.Group):
 @click.version_option(package_name="yte-compliance")
 def main() -> None:
     """yte: đo mức đạt chỉ tiêu CNTT / IT-target compliance for health facilities."""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Shared fixtures: a real collector on loopback; the CI rule for skips."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.fleet import Bed, make_bed
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need_binary(name: str) -> str:
+    """The binary's path; a skip on a laptop without it, a failure in CI."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} not installed (Debian package; scripts/setup.sh --test installs it)"
+        if IN_CI:
+            pytest.fail(f"CI must have {name}: {message}")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def bed(tmp_path) -> Bed:
+    return make_bed(tmp_path / "collector")
+
+
+@pytest.fixture
+def running(bed):
+    """The collector of ``bed`` serving on loopback in this process."""
+    from collector.app import build_app
+    from collector.config import load_collector_config
+    from collector.server import make_server, start_in_thread
+
+    cfg = load_collector_config(bed.config)
+    app = build_app(cfg)
+    server = make_server(app, cfg)
+    thread = start_in_thread(server)
+    yield bed, app
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.state.store.close()

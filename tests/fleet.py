@@ -1,0 +1,127 @@
+"""Build schema-v1 reports and collector test beds for tests and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yte.report import (
+    AntivirusFacts,
+    FirewallFacts,
+    HardwareFacts,
+    Ipv6Facts,
+    PatchesFacts,
+    ProbeResult,
+    Report,
+)
+
+GiB = 1 << 30
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_report(site: str, host: str, *, collected_at: float, ram: int | None = 8 * GiB,
+                media: str | None = "ssd", firewall: bool | None = True,
+                antivirus: bool | None = True, ipv6: bool = True,
+                report_id: str | None = None) -> dict[str, Any]:
+    unknown = {"os_disk_media": "virtual disk"} if media is None else {}
+    probes = {
+        "hardware": ProbeResult("ok", HardwareFacts(
+            memory_installed_bytes=ram, memory_installed_source="smbios",
+            memory_usable_bytes=int(ram * 0.97) if ram else None, os_family="linux",
+            os_name="Debian GNU/Linux", os_version="12", os_disk_devices=["sda"],
+            os_disk_media=media, os_disk_bus="sata"), unknown=unknown),
+        "firewall": (ProbeResult("unknown", None, "nft: Operation not permitted")
+                     if firewall is None else
+                     ProbeResult("ok", FirewallFacts(inbound_filtering=firewall))),
+        "antivirus": ProbeResult("ok", AntivirusFacts(any_running=antivirus)),
+        "ipv6": ProbeResult("ok", Ipv6Facts(has_global_address=ipv6, default_route=ipv6)),
+        "patches": ProbeResult("ok", PatchesFacts(last_update_at=collected_at - 86400,
+                                                  source="dpkg")),
+    }
+    return Report(report_id=report_id or str(uuid.uuid4()), host_id=host, hostname=f"pc-{host}",
+                  site=site, agent_version="0.1.0", platform="linux",
+                  collected_at=collected_at, probes=probes).to_json_obj()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Bed:
+    """A collector's files in a folder: two sites with one token each."""
+
+    folder: Path
+    config: Path
+    tokens: dict[str, str]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+SITES_YAML = """version: 1
+sites:
+  - id: bv-tinh
+    name: Bệnh viện tỉnh
+    type: hospital
+    province: Lâm Đồng
+    district: Đà Lạt
+  - id: tyt-xa-a
+    name: Trạm Y tế xã A
+    type: commune_station
+    province: Lâm Đồng
+    district: Đức Trọng
+"""
+
+
+def make_bed(folder: Path, *, sites_yaml: str = SITES_YAML, extra: str = "",
+             declarations: str | None = None) -> Bed:
+    from collector.config import load_collector_config
+    from collector.store import Store
+    from collector.tokens import new_token
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sites.yaml").write_text(sites_yaml, encoding="utf-8")
+    (folder / "targets.yaml").write_text((ROOT / "configs/targets.yaml").read_text("utf-8"),
+                                         encoding="utf-8")
+    port = free_port()
+    text = (f"listen: 127.0.0.1:{port}\ndatabase: collector.db\nsites_file: sites.yaml\n"
+            f"targets_files: [targets.yaml]\n{extra}")
+    if declarations is not None:
+        (folder / "declarations.yaml").write_text(declarations, encoding="utf-8")
+        text += "declarations_file: declarations.yaml\n"
+    (folder / "collector.yaml").write_text(text, encoding="utf-8")
+    cfg = load_collector_config(folder / "collector.yaml")
+    store = Store(cfg.database)
+    tokens = {}
+    for site in ("bv-tinh", "tyt-xa-a"):
+        plain, stored = new_token()
+        store.add_token(site, stored)
+        tokens[site] = plain
+    store.close()
+    return Bed(folder, folder / "collector.yaml", tokens, port)
+
+
+def http(method: str, url: str, body: Any = None, token: str | None = None,
+         headers: dict[str, str] | None = None, raw: bytes | None = None
+         ) -> tuple[int, dict[str, str], bytes]:
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    h = {"Content-Type": "application/json", **(headers or {})}
+    if token:
+        h["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=h)  # noqa: S310
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()

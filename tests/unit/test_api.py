@@ -1,0 +1,132 @@
+"""The ingest API against the real server: good reports land once, bad ones get a 4xx
+with the reason and change nothing."""
+
+import json
+import time
+
+import pytest
+
+from tests.fleet import http, make_report
+
+NOW = time.time()
+
+
+def post(bed, report, token=None, **kw):
+    return http("POST", bed.url + "/api/v1/reports", report, token=token, **kw)
+
+
+def test_report_lands_once_and_a_retry_is_acknowledged(running):
+    bed, app = running
+    rep = make_report("tyt-xa-a", "h1", collected_at=NOW)
+    status, _, body = post(bed, rep, bed.tokens["tyt-xa-a"])
+    assert status == 201 and json.loads(body)["status"] == "stored"
+    status, _, body = post(bed, rep, bed.tokens["tyt-xa-a"])
+    assert status == 200 and json.loads(body)["status"] == "duplicate"
+    assert app.state.store.report_count() == 1
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda r: r["probes"]["hardware"]["facts"].update(memory_installed_bytes="8 GB"),
+         "probes.hardware.facts.memory_installed_bytes"),
+        (lambda r: r.pop("collected_at"), "collected_at"),
+        (lambda r: r.update(schema=99), "schema"),
+        (lambda r: r["probes"]["firewall"].update(status="maybe"), "probes.firewall.status"),
+    ],
+)
+def test_malformed_report_is_400_naming_the_field(running, mutate, field):
+    bed, app = running
+    rep = make_report("tyt-xa-a", "h1", collected_at=NOW)
+    mutate(rep)
+    status, _, body = post(bed, rep, bed.tokens["tyt-xa-a"])
+    answer = json.loads(body)
+    assert status == 400 and answer["field"] == field and field in answer["error"]
+    assert app.state.store.report_count() == 0
+
+
+def test_not_json_is_400(running):
+    bed, _ = running
+    status, _, body = post(bed, None, bed.tokens["tyt-xa-a"], raw=b"{not json")
+    assert status == 400 and "invalid JSON" in json.loads(body)["error"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer yte_000000000000_" + "A" * 43},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "Token {token}"},
+        {"X-Api-Key": "{token}"},
+    ],
+)
+def test_no_or_wrong_token_is_401(running, headers):
+    bed, app = running
+    token = bed.tokens["tyt-xa-a"]
+    headers = {k: v.format(token=token) for k, v in headers.items()}
+    status, _, body = post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW), headers=headers)
+    assert status == 401 and "token" in json.loads(body)["error"]
+    assert app.state.store.report_count() == 0
+
+
+def test_a_tampered_secret_is_401(running):
+    bed, _ = running
+    token = bed.tokens["tyt-xa-a"]
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    status, _, _ = post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW), forged)
+    assert status == 401
+
+
+def test_another_sites_token_is_403(running):
+    bed, app = running
+    rep = make_report("tyt-xa-a", "h1", collected_at=NOW)
+    status, _, body = post(bed, rep, bed.tokens["bv-tinh"])
+    assert status == 403 and "bv-tinh" in json.loads(body)["error"]
+    assert app.state.store.report_count() == 0
+
+
+def test_oversized_body_is_413(running):
+    bed, _ = running
+    rep = make_report("tyt-xa-a", "h1", collected_at=NOW)
+    rep["hostname"] = "x" * (2 << 20)
+    status, _, _ = post(bed, rep, bed.tokens["tyt-xa-a"])
+    assert status == 413
+
+
+def test_site_api_shows_results_and_failing_hosts(running):
+    bed, _ = running
+    tok = bed.tokens["tyt-xa-a"]
+    post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW), tok)
+    post(bed, make_report("tyt-xa-a", "h2", collected_at=NOW, firewall=False), tok)
+    post(bed, make_report("tyt-xa-a", "h3", collected_at=NOW, media=None), tok)
+    status, _, body = http("GET", bed.url + "/api/v1/sites/tyt-xa-a")
+    detail = json.loads(body)
+    checks = {c["check"]: c for c in detail["checks"]}
+    assert status == 200 and detail["hosts"] == {"fresh": 3, "stale": 0}
+    fw = checks["pc.firewall"]
+    assert fw["status"] == "fail" and fw["failing_hosts"] == [{"host_id": "h2", "hostname": "pc-h2"}]
+    ram = checks["pc.ram_ssd"]
+    assert (ram["status"], ram["hosts"]["passing"], ram["hosts"]["unknown"]) == ("pass", 2, 1)
+    assert ram["unknown_hosts"][0]["why"] == ["hardware.os_disk_media: virtual disk"]
+    status, _, body = http("GET", bed.url + "/api/v1/sites")
+    listed = {s["site"]["id"]: s for s in json.loads(body)["sites"]}
+    assert set(listed) == {"bv-tinh", "tyt-xa-a"}
+    assert http("GET", bed.url + "/api/v1/sites/nope")[0] == 404
+
+
+def test_an_older_report_does_not_replace_a_newer_state(running):
+    bed, _ = running
+    tok = bed.tokens["tyt-xa-a"]
+    post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW, firewall=True), tok)
+    post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW - 3600, firewall=False), tok)
+    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a")[2])
+    fw = next(c for c in detail["checks"] if c["check"] == "pc.firewall")
+    assert fw["status"] == "pass"
+
+
+def test_health_and_landing(running):
+    bed, _ = running
+    assert json.loads(http("GET", bed.url + "/healthz")[2])["status"] == "ok"
+    status, headers, body = http("GET", bed.url + "/")
+    assert status == 200 and b"/metrics" in body and "text/html" in headers["content-type"]

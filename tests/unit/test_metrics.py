@@ -1,0 +1,134 @@
+"""The exposition: pinned by a golden file, and its rules checked one by one."""
+
+import os
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from checks.declarations import Declarations, parse_declarations
+from checks.targets import load_targets
+from collector.sites import parse_sites
+from collector.state import Fleet
+from collector.store import HostRow, Store
+from exporters.prometheus import render
+from tests.fleet import ROOT, SITES_YAML, make_report
+from yte.report import parse_report
+from yte.yamlconf import load_yaml
+
+GOLDEN = Path(__file__).parent.parent / "fixtures/metrics/golden.prom"
+NOW = 1_790_000_000.0  # 2026-09-21
+DAY = 86400.0
+
+
+def row_of(obj, received=NOW):
+    r = parse_report(obj)
+    return HostRow(r.host_id, r.site, r.hostname, r.platform, r.agent_version, r.source,
+                   r.report_id, r.collected_at, received, r.flat_facts(),
+                   {n: {"status": p.status, "reason": p.reason, "unknown": p.unknown}
+                    for n, p in r.probes.items()})
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    sites_file = tmp_path / "sites.yaml"
+    sites_file.write_text(SITES_YAML)
+    decl_file = tmp_path / "decl.yaml"
+    decl_file.write_text("version: 1\nsites:\n  bv-tinh:\n    2026: {perimeter_firewall: true}\n"
+                         "budgets:\n  bv-tinh:\n    2026: {it_total_million_vnd: 2000, "
+                         "security_million_vnd: 150}\n")
+    store = Store(tmp_path / "db.sqlite")
+    reports = [
+        make_report("bv-tinh", "h1", collected_at=NOW - 600,
+                    report_id="00000000-0000-0000-0000-000000000001"),
+        make_report("bv-tinh", "h2", collected_at=NOW - 600, media="hdd", firewall=False,
+                    report_id="00000000-0000-0000-0000-000000000002"),
+        make_report("bv-tinh", "h3", collected_at=NOW - 600, media=None, firewall=None,
+                    report_id="00000000-0000-0000-0000-000000000003"),
+        make_report("tyt-xa-a", "h4", collected_at=NOW - 5 * DAY, ipv6=False,  # stale
+                    report_id="00000000-0000-0000-0000-000000000004"),
+        make_report("tyt-xa-a", "h5", collected_at=NOW - 40 * DAY,  # forgotten
+                    report_id="00000000-0000-0000-0000-000000000005"),
+    ]
+    for obj in reports:
+        store.ingest(row_of(obj), "{}")
+    sites = parse_sites(load_yaml(sites_file), sites_file)
+    targets = load_targets([ROOT / "configs/targets.yaml"])
+    decl = parse_declarations(load_yaml(decl_file), decl_file)
+    f = Fleet(store, sites, targets, decl, stale_after=3 * DAY, forget_after=30 * DAY,
+              clock=lambda: NOW)
+    yield f
+    store.close()
+
+
+def exposition(fleet, counters=None):
+    return render(fleet.views(), fleet.targets, counters or {"accepted": 5}).decode()
+
+
+def samples(text):
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def get(text, name, **labels):
+    return samples(text).get((name, tuple(sorted(labels.items()))))
+
+
+def test_golden(fleet):
+    text = exposition(fleet)
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text(), "exposition changed: review, then UPDATE_GOLDEN=1"
+
+
+def test_site_results(fleet):
+    text = exposition(fleet)
+    # bv-tinh: 3 fresh hosts; RAM+SSD 1 pass, 1 fail (hdd), 1 unknown → 1/3 sure, ≤ 2/3 → unknown
+    assert get(text, "yte_site_check_unknown", site="bv-tinh", check="pc.ram_ssd") == 1
+    assert get(text, "yte_site_check_pass", site="bv-tinh", check="pc.ram_ssd") is None
+    assert get(text, "yte_site_check_ratio", site="bv-tinh", check="pc.ram_ssd") == pytest.approx(1 / 3)
+    assert get(text, "yte_site_check_target_ratio", site="bv-tinh", check="pc.ram_ssd") == 0.5
+    assert get(text, "yte_site_check_pass", site="bv-tinh", check="pc.firewall") == 0
+    assert get(text, "yte_site_check_hosts", site="bv-tinh", check="pc.firewall", result="unknown") == 1
+    assert get(text, "yte_site_check_pass", site="bv-tinh", check="site.firewall") == 1
+    assert get(text, "yte_site_check_value", site="bv-tinh", check="unit.security_budget") == 0.075
+    assert get(text, "yte_site_check_pass", site="bv-tinh", check="unit.security_budget") == 0
+
+
+def test_unknown_facts_are_absent_not_zero(fleet):
+    text = exposition(fleet)
+    assert get(text, "yte_host_os_disk_ssd", site="bv-tinh", host="h1") == 1
+    assert get(text, "yte_host_os_disk_ssd", site="bv-tinh", host="h2") == 0
+    assert get(text, "yte_host_os_disk_ssd", site="bv-tinh", host="h3") is None
+    assert get(text, "yte_host_firewall_enabled", site="bv-tinh", host="h3") is None
+    assert get(text, "yte_host_probe_success", site="bv-tinh", host="h3", probe="firewall") == 0
+    assert get(text, "yte_host_check_pass", site="bv-tinh", host="h3", check="pc.firewall") is None
+    assert get(text, "yte_host_check_pass", site="bv-tinh", host="h2", check="pc.firewall") == 0
+
+
+def test_stale_hosts_keep_identity_only_and_forgotten_hosts_vanish(fleet):
+    text = exposition(fleet)
+    assert get(text, "yte_host_stale", site="tyt-xa-a", host="h4") == 1
+    last = get(text, "yte_host_last_report_timestamp_seconds", site="tyt-xa-a", host="h4")
+    assert last == NOW - 5 * DAY
+    assert get(text, "yte_host_memory_installed_bytes", site="tyt-xa-a", host="h4") is None
+    assert get(text, "yte_site_hosts", site="tyt-xa-a", state="stale") == 1
+    assert get(text, "yte_site_check_unknown", site="tyt-xa-a", check="pc.ram_ssd") == 1
+    assert 'host="h5"' not in text
+
+
+def test_no_label_clashes_with_target_labels(fleet):
+    for fam in text_string_to_metric_families(exposition(fleet)):
+        assert fam.name.startswith("yte_")
+        for s in fam.samples:
+            assert not {"job", "instance", "type", "env"} & s.labels.keys()
+
+
+def test_empty_declarations_everything_declared_is_unknown(fleet):
+    fleet.declarations = Declarations()
+    fleet.refresh = 0
+    text = exposition(fleet)
+    assert get(text, "yte_site_check_unknown", site="bv-tinh", check="site.firewall") == 1
