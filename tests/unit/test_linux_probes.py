@@ -1,0 +1,114 @@
+"""Linux parsers (IPv6, antivirus, patches, CPU, OS) and a whole collect on a recorded root."""
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.collect import collect_report
+from agent.probe import Context
+from agent.probes.antivirus_linux import Process, match_products
+from agent.probes.hardware_linux import parse_cpuinfo, parse_os_release
+from agent.probes.ipv6 import classify
+from agent.probes.ipv6_linux import parse_default_route, parse_if_inet6
+from agent.probes.patches_linux import parse_dpkg_log, parse_rpm_installtimes
+from agent.runner import RecordedRunner
+from tests.trees import materialize
+from yte.report import parse_report
+
+FIX = Path(__file__).parent.parent / "fixtures/linux"
+
+
+@pytest.mark.parametrize(
+    ("address", "cls"),
+    [("2402:800:1234::5", "global"), ("fe80::1", "link-local"), ("fd00::2", "unique-local"),
+     ("2001:db8::1", "documentation"), ("2002:c000:204::1", "6to4"), ("2001:0:53aa::1", "teredo"),
+     ("::1", "loopback"), ("ff02::1", "multicast"), ("fe80::1%eth0", "link-local")],
+)
+def test_ipv6_classes(address, cls):
+    assert classify(address) == cls
+
+
+def test_recorded_vm_has_route_but_no_global_address():
+    addrs = parse_if_inet6((FIX / "proc/debian12-ci-vm.if_inet6").read_text())
+    assert [(a, c) for a, c, dev in addrs if dev != "lo"] == [
+        ("fe80:0000:0000:0000:00fc:00ff:fe00:0001", "link-local"),
+        ("fd00:0000:0000:0000:0000:0000:0000:0002", "unique-local")]
+    assert parse_default_route((FIX / "proc/debian12-ci-vm.ipv6_route").read_text()) is True
+
+
+def test_kernel_unreachable_default_on_lo_is_not_a_route():
+    text = (FIX / "proc/debian12-ci-vm.ipv6_route").read_text()
+    only_lo = "\n".join(line for line in text.splitlines() if line.split()[-1] == "lo")
+    assert parse_default_route(only_lo) is False
+
+
+def test_antivirus_absent_is_false_not_unknown():
+    facts = match_products([Process("sshd", "/usr/sbin/sshd")], set(), {})
+    assert facts.products == [] and facts.any_running is False
+
+
+def test_antivirus_installed_but_stopped_and_running_with_signatures():
+    facts = match_products([Process("startd", "/opt/eset/efs/sbin/startd")],
+                           {"/usr/bin/clamscan"}, {"/var/lib/clamav/daily.cld": 1.79e9})
+    by_name = {p.name: p for p in facts.products}
+    assert by_name["ClamAV"].running is False
+    assert by_name["ESET Endpoint/Server Security"].running is True
+    assert facts.any_running is True
+    assert facts.signatures_updated_at is None  # ClamAV's date does not speak for ESET
+
+
+def test_dpkg_log_newest_upgrade():
+    text = ("2026-09-01 10:00:00 install foo:amd64 <none> 1\n"
+            "2026-09-22 04:45:23 upgrade linux-libc-dev:amd64 6.1.140-1 6.1.187-1\n"
+            "2026-09-10 08:00:00 upgrade bar:amd64 1 2\n")
+    assert parse_dpkg_log(text) == dt.datetime(2026, 9, 22, 4, 45, 23)
+    assert parse_dpkg_log("2026-09-01 10:00:00 install foo:amd64 <none> 1\n") is None
+    assert parse_rpm_installtimes("1700000000\n1790000000\n(none)\n") == 1790000000.0
+
+
+def test_cpuinfo_counts_cores_and_threads():
+    block = ("processor\t: {p}\nmodel name\t: Intel(R) Core(TM) i5-4570\n"
+             "physical id\t: 0\ncore id\t: {c}\n\n")
+    text = "".join(block.format(p=p, c=p % 2) for p in range(4))  # 2 cores, 4 threads
+    assert parse_cpuinfo(text) == ("Intel(R) Core(TM) i5-4570", 2, 4)
+    assert parse_os_release('NAME="Ubuntu"\nVERSION_ID="22.04"\n') == ("Ubuntu", "22.04")
+
+
+def test_whole_collect_on_a_recorded_root(tmp_path):
+    disk = json.loads((FIX / "os-disk/linux-ubuntu2204-nvme-lvm.json").read_text())
+    files = dict(disk["files"])
+    files.update({
+        "/proc/self/mountinfo": disk["mountinfo"],
+        "/proc/meminfo": "MemTotal:        8012345 kB\n",  # 7.64 GiB visible of 8 GB
+        "/proc/cpuinfo": "processor\t: 0\nmodel name\t: Intel(R) Pentium(R) G4560\n",
+        "/etc/os-release": 'NAME="Ubuntu"\nVERSION_ID="22.04"\n',
+        "/proc/sys/kernel/osrelease": "5.15.0-91-generic\n",
+        "/proc/net/if_inet6": (FIX / "proc/debian12-ci-vm.if_inet6").read_text(),
+        "/proc/net/ipv6_route": (FIX / "proc/debian12-ci-vm.ipv6_route").read_text(),
+        "/proc/4242/comm": "clamd\n",
+        "/proc/4242/cmdline": "/usr/sbin/clamd\0--foreground\0",
+        "/usr/sbin/clamd": "",
+        "/var/lib/clamav/daily.cld": "",
+    })
+    root = materialize(tmp_path, files, disk["links"])
+    (root / "var/log").mkdir(parents=True)
+    (root / "var/log/dpkg.log.2.gz").write_bytes(
+        gzip.compress(b"2026-08-01 09:00:00 upgrade libc6:amd64 2.35-0 2.35-1\n"))
+    nft = (FIX / "firewall/nft-input-policy-drop.nft.json").read_text()
+    ctx = Context(root=root, run=RecordedRunner({"nft -j list ruleset": (0, nft, "")}),
+                  now=lambda: 1_790_000_000.0)
+    report = collect_report(ctx, platform="linux", site="tyt-xa-a", host_id="h-recorded",
+                            hostname="pc-01")
+    assert all(p.status == "ok" for p in report.probes.values()), report.probes
+    again = parse_report(json.loads(json.dumps(report.to_json_obj())))  # the wire round trip
+    f = again.flat_facts()
+    assert f["hardware.memory_installed_bytes"] == 8 << 30
+    assert f["hardware.memory_installed_source"] == "estimated"
+    assert (f["hardware.os_disk_media"], f["hardware.os_disk_bus"]) == ("ssd", "nvme")
+    assert f["firewall.inbound_filtering"] is True
+    assert f["antivirus.any_running"] is True
+    assert f["ipv6.default_route"] is True and f["ipv6.has_global_address"] is False
+    assert f["patches.last_update_at"] == dt.datetime(2026, 8, 1, 9).timestamp()
