@@ -70,7 +70,11 @@ class Fleet:
             if self._dirty:
                 targets = in_force(self.targets, dt.date.fromtimestamp(now))
                 for sid in self._dirty:
-                    self._views[sid] = self._evaluate(self.sites[sid], targets, now)
+                    new = self._evaluate(self.sites[sid], targets, now)
+                    old = self._views.get(sid)
+                    if old is None or (new.results, new.hosts, new.stale) != (
+                            old.results, old.hosts, old.stale):
+                        self._views[sid] = new  # else keep the old object: nothing changed
                 if len(self._dirty) == len(self.sites):
                     self._evaluated_at = now
                 self._dirty.clear()

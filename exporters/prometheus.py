@@ -1,20 +1,22 @@
 """Prometheus exposition of the fleet: site results, host facts, collector counters.
 
-Rendered once per change of state (not per scrape) and served from a cache, gzip too.
+Rendered per site and only for sites whose state changed, then joined family by family
+(text format 0.0.4), so a scrape after one report re-renders one site, not the province.
+The collector's own process and counter metrics come from prometheus_client, appended.
 Labels: site, host (stable ids), check, bounded enums; metadata only in *_info series.
-A host past forget_after has no series at all; a stale host keeps only its info,
-its last-report time and yte_host_stale = 1.
+A host past forget_after has no series; a stale host keeps only its info, its
+last-report time and yte_host_stale = 1. An unknown fact or result has no sample.
 """
 
 from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily
 
 from checks.evaluate import FAIL, PASS, UNKNOWN
 from checks.targets import Target
@@ -56,135 +58,170 @@ HOST_FACT_METRICS: tuple[tuple[str, str, str, Callable[[Any], float | None]], ..
      "When the operating system last installed updates.", _num),
 )
 
+# Per-site families, in exposition order: (name, help). All gauges.
+SITE_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("yte_site_info", "Site metadata (join on site)."),
+    ("yte_site_check_pass", "1 if the site meets the check, 0 if not; absent when unknown."),
+    ("yte_site_check_unknown", "1 if the check's result is unknown."),
+    ("yte_site_check_ratio", "Share of the site's reporting hosts that pass (host-scope checks)."),
+    ("yte_site_check_target_ratio", "Required share of hosts."),
+    ("yte_site_check_value", "The site's value for a site-scope check."),
+    ("yte_site_check_threshold", "The threshold of a site-scope check."),
+    ("yte_site_check_hosts", "Reporting hosts by result of a host-scope check."),
+    ("yte_site_hosts", "Hosts known at the site, fresh or stale."),
+    ("yte_host_info", "Host metadata (join on host)."),
+    ("yte_host_last_report_timestamp_seconds", "Collection time of the host's latest report."),
+    ("yte_host_stale", "1 if the host has not reported within stale_after."),
+    ("yte_host_probe_success", "1 if the probe read its facts (0: unknown or error)."),
+    ("yte_host_check_pass", "1 if the host passes a host-scope check, 0 if not; absent when "
+                            "unknown or stale."),
+    *((metric, help_) for _, metric, help_, _ in HOST_FACT_METRICS),
+)
 
-def collect_families(views: Mapping[str, SiteView], targets: Mapping[str, Target],
-                     counters: Mapping[str, float]) -> Iterable[Any]:
-    g = GaugeMetricFamily
-    site_info = g("yte_site_info", "Site metadata (join on site).",
-                  labels=["site", "name", "site_type", "province", "district"])
-    check_info = g("yte_check_info", "Check metadata (join on check).",
-                   labels=["check", "title_vi", "title_en", "scope", "evidence"])
-    passed = g("yte_site_check_pass", "1 if the site meets the check, 0 if not; absent "
-               "when unknown.", labels=["site", "check"])
-    unknown = g("yte_site_check_unknown", "1 if the check's result is unknown.",
-                labels=["site", "check"])
-    ratio = g("yte_site_check_ratio", "Share of the site's reporting hosts that pass "
-              "(host-scope checks).", labels=["site", "check"])
-    target_ratio = g("yte_site_check_target_ratio", "Required share of hosts.",
-                     labels=["site", "check"])
-    value = g("yte_site_check_value", "The site's value for a site-scope check.",
-              labels=["site", "check"])
-    threshold = g("yte_site_check_threshold", "The threshold of a site-scope check.",
-                  labels=["site", "check"])
-    check_hosts = g("yte_site_check_hosts", "Reporting hosts by result of a host-scope check.",
-                    labels=["site", "check", "result"])
-    site_hosts = g("yte_site_hosts", "Hosts known at the site, fresh or stale.",
-                   labels=["site", "state"])
-    host_info = g("yte_host_info", "Host metadata (join on host).",
-                  labels=["site", "host", "hostname", "platform", "os", "agent_version", "source"])
-    last = g("yte_host_last_report_timestamp_seconds", "Collection time of the host's "
-             "latest report.", labels=["site", "host"])
-    stale = g("yte_host_stale", "1 if the host has not reported within stale_after.",
-              labels=["site", "host"])
-    probe_ok = g("yte_host_probe_success", "1 if the probe read its facts (0: unknown or "
-                 "error).", labels=["site", "host", "probe"])
-    host_check = g("yte_host_check_pass", "1 if the host passes a host-scope check, 0 if "
-                   "not; absent when unknown or stale.", labels=["site", "host", "check"])
-    facts = {metric: g(metric, help_, labels=["site", "host"])
-             for _, metric, help_, _ in HOST_FACT_METRICS}
 
-    active = {r.check for v in views.values() for r in v.results}
-    for t in sorted((t for t in targets.values() if t.id in active), key=lambda t: t.id):
-        check_info.add_metric([t.id, t.title_vi, t.title_en, t.scope, t.evidence], 1)
-    for sid in sorted(views):
-        view = views[sid]
-        s = view.site
-        site_info.add_metric([sid, s.name, s.type, s.province, s.district], 1)
-        site_hosts.add_metric([sid, "fresh"], len(view.hosts) - len(view.stale))
-        site_hosts.add_metric([sid, "stale"], len(view.stale))
-        per_host: dict[str, list[tuple[str, float]]] = {}
-        for r in view.results:
-            labels = [sid, r.check]
-            unknown.add_metric(labels, float(r.status == UNKNOWN))
-            if r.status in (PASS, FAIL):
-                passed.add_metric(labels, float(r.status == PASS))
-            if r.scope == "host":
-                target_ratio.add_metric(labels, r.target)
-                if r.value is not None:
-                    ratio.add_metric(labels, r.value)
-                check_hosts.add_metric([sid, r.check, "pass"], r.hosts_passing)
-                check_hosts.add_metric([sid, r.check, "fail"], r.hosts_failing)
-                check_hosts.add_metric([sid, r.check, "unknown"], r.hosts_unknown)
-                failing, unsure = set(r.failing_hosts), set(r.unknown_hosts)
-                for h in view.hosts:
-                    if h.host_id in view.stale or h.host_id in unsure:
-                        continue
+def _esc(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(**labels: str) -> str:
+    return ",".join(f'{k}="{_esc(str(v))}"' for k, v in labels.items())
+
+
+def site_lines(view: SiteView) -> dict[str, list[str]]:
+    """Every sample line of one site, by family."""
+    out: dict[str, list[str]] = {name: [] for name, _ in SITE_FAMILIES}
+
+    def add(family: str, value: float, **labels: str) -> None:
+        out[family].append(f"{family}{{{_labels(**labels)}}} {float(value)!r}\n")
+
+    sid, s = view.site.id, view.site
+    add("yte_site_info", 1, site=sid, name=s.name, site_type=s.type, province=s.province,
+        district=s.district)
+    add("yte_site_hosts", len(view.hosts) - len(view.stale), site=sid, state="fresh")
+    add("yte_site_hosts", len(view.stale), site=sid, state="stale")
+    per_host: dict[str, list[tuple[str, float]]] = {}
+    for r in view.results:
+        add("yte_site_check_unknown", r.status == UNKNOWN, site=sid, check=r.check)
+        if r.status in (PASS, FAIL):
+            add("yte_site_check_pass", r.status == PASS, site=sid, check=r.check)
+        if r.scope == "host":
+            add("yte_site_check_target_ratio", r.target, site=sid, check=r.check)
+            if r.value is not None:
+                add("yte_site_check_ratio", r.value, site=sid, check=r.check)
+            for result, n in (("pass", r.hosts_passing), ("fail", r.hosts_failing),
+                              ("unknown", r.hosts_unknown)):
+                add("yte_site_check_hosts", n, site=sid, check=r.check, result=result)
+            failing, unsure = set(r.failing_hosts), set(r.unknown_hosts)
+            for h in view.hosts:
+                if h.host_id not in view.stale and h.host_id not in unsure:
                     per_host.setdefault(h.host_id, []).append(
                         (r.check, 0.0 if h.host_id in failing else 1.0))
-            else:
-                if r.value is not None:
-                    value.add_metric(labels, r.value)
-                if r.target is not None:
-                    threshold.add_metric(labels, r.target)
-        for h in view.hosts:
-            hl = [sid, h.host_id]
-            os_name = " ".join(str(x) for x in (h.facts.get("hardware.os_name"),
-                                                h.facts.get("hardware.os_version")) if x)
-            host_info.add_metric(hl + [h.hostname, h.platform, os_name, h.agent_version,
-                                       h.source], 1)
-            last.add_metric(hl, h.collected_at)
-            is_stale = h.host_id in view.stale
-            stale.add_metric(hl, float(is_stale))
-            if is_stale:
-                continue
-            for probe, p in sorted(h.probes.items()):
-                probe_ok.add_metric(hl + [probe], float(p["status"] == "ok"))
-            for fact, metric, _, transform in HOST_FACT_METRICS:
-                v = transform(h.facts.get(fact))
-                if v is not None:
-                    facts[metric].add_metric(hl, v)
-            for check, v in per_host.get(h.host_id, ()):
-                host_check.add_metric(hl + [check], v)
-
-    reports = CounterMetricFamily("yte_collector_reports", "Reports received, by result.",
-                                  labels=["result"])
-    for result in sorted(counters):
-        reports.add_metric([result], counters[result])
-    yield from (site_info, check_info, passed, unknown, ratio, target_ratio, value, threshold,
-                check_hosts, site_hosts, host_info, last, stale, probe_ok, host_check,
-                *facts.values(), reports)
+        else:
+            if r.value is not None:
+                add("yte_site_check_value", r.value, site=sid, check=r.check)
+            if r.target is not None:
+                add("yte_site_check_threshold", r.target, site=sid, check=r.check)
+    for h in view.hosts:
+        hid = h.host_id
+        os_name = " ".join(str(x) for x in (h.facts.get("hardware.os_name"),
+                                            h.facts.get("hardware.os_version")) if x)
+        add("yte_host_info", 1, site=sid, host=hid, hostname=h.hostname, platform=h.platform,
+            os=os_name, agent_version=h.agent_version, source=h.source)
+        add("yte_host_last_report_timestamp_seconds", h.collected_at, site=sid, host=hid)
+        is_stale = hid in view.stale
+        add("yte_host_stale", is_stale, site=sid, host=hid)
+        if is_stale:
+            continue
+        for probe, p in sorted(h.probes.items()):
+            add("yte_host_probe_success", p["status"] == "ok", site=sid, host=hid, probe=probe)
+        for check, v in per_host.get(hid, ()):
+            add("yte_host_check_pass", v, site=sid, host=hid, check=check)
+        for fact, metric, _, transform in HOST_FACT_METRICS:
+            v = transform(h.facts.get(fact))
+            if v is not None:
+                add(metric, v, site=sid, host=hid)
+    return out
 
 
-class _Snapshot:
-    def __init__(self, families: Iterable[Any]):
-        self.families = list(families)
+def _check_info(views: Mapping[str, SiteView], targets: Mapping[str, Target]) -> bytes:
+    active = {r.check for v in views.values() for r in v.results}
+    lines = ["# HELP yte_check_info Check metadata (join on check).\n",
+             "# TYPE yte_check_info gauge\n"]
+    for t in sorted((t for t in targets.values() if t.id in active), key=lambda t: t.id):
+        labels = _labels(check=t.id, title_vi=t.title_vi, title_en=t.title_en, scope=t.scope,
+                         evidence=t.evidence)
+        lines.append(f"yte_check_info{{{labels}}} 1.0\n")
+    return "".join(lines).encode()
 
-    def collect(self) -> Iterable[Any]:
-        return self.families
+
+class _Counters:
+    def __init__(self, counters: Mapping[str, float]):
+        self.counters = counters
+
+    def collect(self):
+        family = CounterMetricFamily("yte_collector_reports", "Reports received, by result.",
+                                     labels=["result"])
+        for result in sorted(self.counters):
+            family.add_metric([result], self.counters[result])
+        yield family
+
+
+class Renderer:
+    """Keeps each site's lines while its view is the same object; joins per family."""
+
+    def __init__(self, counters: Mapping[str, float] | None = None, process: bool = True):
+        self._chunks: dict[str, tuple[SiteView, dict[str, bytes]]] = {}
+        self._own = CollectorRegistry(auto_describe=False)
+        self._own.register(_Counters(counters if counters is not None else {}))
+        if process:
+            ProcessCollector(namespace="yte_collector", registry=self._own)
+
+    def render(self, views: Mapping[str, SiteView], targets: Mapping[str, Target]) -> bytes:
+        for sid in [s for s in self._chunks if s not in views]:
+            del self._chunks[sid]
+        for sid, view in views.items():
+            cached = self._chunks.get(sid)
+            if cached is None or cached[0] is not view:
+                lines = site_lines(view)
+                self._chunks[sid] = (view, {f: "".join(ls).encode() for f, ls in lines.items()})
+        order = sorted(views)
+        parts = []
+        for i, (family, help_) in enumerate(SITE_FAMILIES):
+            parts.append(f"# HELP {family} {help_}\n# TYPE {family} gauge\n".encode())
+            parts.extend(self._chunks[sid][1][family] for sid in order)
+            if i == 0:
+                parts.append(_check_info(views, targets))
+        parts.append(generate_latest(self._own))
+        return b"".join(parts)
 
 
 def render(views: Mapping[str, SiteView], targets: Mapping[str, Target],
            counters: Mapping[str, float]) -> bytes:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(collect_families(views, targets, counters)))
-    return generate_latest(registry)
+    """One-off rendering (tests, tools): no process metrics, no cache."""
+    return Renderer(counters, process=False).render(views, targets)
 
 
 class MetricsCache:
-    """The exposition of the fleet's current generation, plain and gzipped."""
+    """The exposition of the fleet's current generation, plain and gzipped (on demand)."""
 
     def __init__(self, fleet: Fleet, counters: Mapping[str, float]):
         self.fleet, self.counters = fleet, counters
+        self._renderer = Renderer(counters)
         self._lock = threading.Lock()
         self._key: tuple | None = None
-        self._plain = self._gz = b""
+        self._plain = b""
+        self._gz: bytes | None = None
 
     def get(self, want_gzip: bool) -> bytes:
         with self._lock:
             views = self.fleet.views()
             key = (self.fleet.generation, tuple(sorted(self.counters.items())))
             if key != self._key:
-                self._plain = render(views, self.fleet.targets, self.counters)
-                self._gz = gzip.compress(self._plain, compresslevel=5)
+                self._plain = self._renderer.render(views, self.fleet.targets)
+                self._gz = None
                 self._key = key
-            return self._gz if want_gzip else self._plain
+            if not want_gzip:
+                return self._plain
+            if self._gz is None:
+                self._gz = gzip.compress(self._plain, compresslevel=1)
+            return self._gz
