@@ -24,13 +24,20 @@ def _load(config: str | None) -> AgentConfig | None:
         raise click.ClickException(str(e)) from None
 
 
-def _host_id(cfg: AgentConfig | None, root: Path) -> str:
+def _host_id(cfg: AgentConfig | None, ctx: Context, platform: str) -> str:
     from agent.identity import host_id_from_machine_id, linux_machine_id
 
     if cfg and cfg.host_id:
         return cfg.host_id
     try:
-        return host_id_from_machine_id(linux_machine_id(root))
+        if platform == "windows":
+            from agent.probes.windows import SourceFailed, source
+
+            try:
+                return host_id_from_machine_id(str(source(ctx, "machine_guid")[0]))
+            except (SourceFailed, IndexError) as e:
+                raise LookupError(f"no MachineGuid ({e}); set host_id in the config") from None
+        return host_id_from_machine_id(linux_machine_id(ctx.root))
     except LookupError as e:
         raise click.ClickException(str(e)) from None
 
@@ -43,10 +50,11 @@ def build_report(cfg: AgentConfig | None, root: Path, site: str | None = None):
         platform = current_platform()
     except UnsupportedPlatform as e:
         raise click.ClickException(str(e)) from None
+    ctx = Context(root=root)
     return collect_report(
-        Context(root=root), platform=platform,
+        ctx, platform=platform,
         site=site or (cfg.site if cfg else "unassigned"),
-        host_id=_host_id(cfg, root),
+        host_id=_host_id(cfg, ctx, platform),
         disabled=cfg.disabled_probes if cfg else frozenset(),
     )
 
@@ -60,11 +68,18 @@ def agent() -> None:
 @click.option("--config", "-c", type=click.Path(dir_okay=False), help="agent YAML file")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.option("--root", type=click.Path(file_okay=False), default="/", show_default=True,
-              help="read /proc, /sys and /etc under this root (recorded machines)")
-def collect(config: str | None, as_json: bool, root: str) -> None:
+              help="read /proc, /sys and /etc under this root (recorded Linux machines)")
+@click.option("--replay", type=click.Path(file_okay=False, exists=True),
+              help="run the Windows probes on a recorded case folder (tests/fixtures/windows/…)")
+def collect(config: str | None, as_json: bool, root: str, replay: str | None) -> None:
     """Thu thập và in báo cáo / collect and print this machine's report."""
     cfg = _load(config)
-    report = build_report(cfg, Path(root))
+    if replay:
+        from agent.replay import replay_windows
+
+        report = replay_windows(Path(replay), cfg.site if cfg else "unassigned", time.time())
+    else:
+        report = build_report(cfg, Path(root))
     if as_json:
         click.echo(json.dumps(report.to_json_obj(), ensure_ascii=False, indent=2))
     else:

@@ -24,6 +24,7 @@ class Context:
     run: runner_mod.Runner = runner_mod.run
     now: Callable[[], float] = time.time
     options: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)  # sources shared by probes, per collection
 
     def path(self, absolute: str) -> Path:
         return self.root / absolute.lstrip("/")

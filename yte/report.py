@@ -68,6 +68,7 @@ class AntivirusProduct:
 class AntivirusFacts:
     products: list[AntivirusProduct] = field(default_factory=list)
     any_running: bool | None = None  # False when no product is present: absent, not unknown
+    any_current: bool | None = None  # a running product reports current signatures
     signatures_updated_at: float | None = None  # newest among running products
 
 

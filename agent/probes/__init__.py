@@ -38,4 +38,20 @@ def probes_for(platform: str) -> dict[str, ProbeFn]:
             "ipv6": ipv6_linux.collect,
             "patches": patches_linux.collect,
         }
-    raise UnsupportedPlatform(f"no probes for platform {platform!r} yet")
+    if platform == "windows":
+        from agent.probes import (
+            antivirus_windows,
+            firewall_windows,
+            hardware_windows,
+            ipv6_windows,
+            patches_windows,
+        )
+
+        return {
+            "hardware": hardware_windows.collect,
+            "firewall": firewall_windows.collect,
+            "antivirus": antivirus_windows.collect,
+            "ipv6": ipv6_windows.collect,
+            "patches": patches_windows.collect,
+        }
+    raise UnsupportedPlatform(f"no probes for platform {platform!r}")

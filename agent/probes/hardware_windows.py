@@ -1,0 +1,116 @@
+"""Hardware on Windows: Win32_PhysicalMemory / Win32_OperatingSystem / Win32_Processor and
+the system drive's disk (Get-Partition → Get-Disk → MSFT_PhysicalDisk, seek penalty)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.probe import Context, Observed
+from agent.probes.hardware import PhysicalDisk, installed_memory, os_disk_bus, os_disk_media
+from agent.probes.windows import SourceFailed, enum_name, source
+from yte.report import HardwareFacts
+
+# MSFT_PhysicalDisk / MSFT_Disk numeric values (Storage Management API documentation).
+MEDIA_TYPES = {0: "Unspecified", 3: "HDD", 4: "SSD", 5: "SCM"}
+BUS_TYPES = {0: "Unknown", 1: "SCSI", 2: "ATAPI", 3: "ATA", 4: "1394", 5: "SSA",
+             6: "Fibre Channel", 7: "USB", 8: "RAID", 9: "iSCSI", 10: "SAS", 11: "SATA",
+             12: "SD", 13: "MMC", 14: "Virtual", 15: "File Backed Virtual",
+             16: "Storage Spaces", 17: "NVMe", 18: "SCM", 19: "UFS"}
+_VIRTUAL_MODELS = ("virtual", "vmware", "qemu", "vbox", "xen", "red hat")
+_VIRTUAL_BUSES = ("Virtual", "File Backed Virtual")
+
+WINDOWS_11_FIRST_BUILD = 22000
+
+
+def parse_memory(rows: list[dict[str, Any]]) -> list[int] | None:
+    sizes = [int(r["Capacity"]) for r in rows if r.get("Capacity")]
+    return sizes or None
+
+
+def os_name(caption: str | None, build: str | None) -> str | None:
+    """Windows 11 still calls itself 'Windows 10' in places: the build number decides."""
+    if caption is None:
+        return None
+    name = caption.removeprefix("Microsoft ").strip()
+    try:
+        number = int(build or 0)
+    except ValueError:
+        number = 0
+    if number >= WINDOWS_11_FIRST_BUILD and "Windows 10" in name and "Server" not in name:
+        name = name.replace("Windows 10", "Windows 11")
+    return name
+
+
+def parse_cpu(rows: list[dict[str, Any]]) -> tuple[str | None, int | None, int | None]:
+    if not rows:
+        return None, None, None
+    model = (rows[0].get("Name") or "").strip() or None
+    cores = sum(int(r.get("NumberOfCores") or 0) for r in rows) or None
+    threads = sum(int(r.get("NumberOfLogicalProcessors") or 0) for r in rows) or None
+    return model, cores, threads
+
+
+def parse_os_disk(row: dict[str, Any]) -> list[PhysicalDisk]:
+    """The system drive's disk as a PhysicalDisk: MediaType first; the seek-penalty
+    property when MediaType is Unspecified or MSFT_PhysicalDisk is missing; virtual
+    disks (Hyper-V, VMware, QEMU, VirtualBox) stay unknown whatever they claim."""
+    name = f"PhysicalDrive{row.get('DiskNumber')}"
+    model = row.get("Model") or row.get("FriendlyName") or ""
+    physical = row.get("Physical") or []
+    physical = physical if isinstance(physical, list) else [physical]
+    disk_bus = enum_name(row.get("BusType"), BUS_TYPES)
+    bus = enum_name(physical[0].get("BusType"), BUS_TYPES) if physical else disk_bus
+    media = enum_name(physical[0].get("MediaType"), MEDIA_TYPES) if physical else None
+    virtual = (bus in _VIRTUAL_BUSES or disk_bus in _VIRTUAL_BUSES
+               or any(v in model.lower() for v in _VIRTUAL_MODELS))
+    if media in ("SSD", "SCM"):
+        rotational: bool | None = False
+    elif media == "HDD":
+        rotational = True
+    else:
+        penalty = row.get("IncursSeekPenalty")
+        rotational = None if penalty is None else bool(penalty)
+    return [PhysicalDisk(name=name, bus=(bus or "").lower() or None, rotational=rotational,
+                         virtual=virtual, model=model or None)]
+
+
+def collect(ctx: Context) -> Observed:
+    facts = HardwareFacts(os_family="windows")
+    unknown: dict[str, str] = {}
+    usable = None
+    try:
+        os_row = source(ctx, "os")[0]
+        usable = int(os_row["TotalVisibleMemorySize"]) * 1024
+        facts.os_name = os_name(os_row.get("Caption"), os_row.get("BuildNumber"))
+        facts.os_version = os_row.get("Version")
+        facts.os_build = os_row.get("BuildNumber")
+    except (SourceFailed, IndexError, KeyError, TypeError, ValueError) as e:
+        unknown["os_name"] = str(e)
+    modules = None
+    try:
+        modules = parse_memory(source(ctx, "memory"))
+    except (SourceFailed, KeyError, TypeError, ValueError) as e:
+        unknown["memory_module_count"] = str(e)
+    installed, origin, reason = installed_memory(modules, usable)
+    facts.memory_installed_bytes, facts.memory_installed_source = installed, origin
+    facts.memory_usable_bytes = usable
+    facts.memory_module_count = len(modules) if modules else None
+    if reason:
+        unknown["memory_installed_bytes"] = reason
+    try:
+        facts.cpu_model, facts.cpu_cores, facts.cpu_threads = parse_cpu(source(ctx, "cpu"))
+    except (SourceFailed, TypeError, ValueError) as e:
+        unknown["cpu_model"] = str(e)
+    try:
+        rows = source(ctx, "os_disk")
+        disks = parse_os_disk(rows[0]) if rows else []
+    except (SourceFailed, TypeError, ValueError, AttributeError) as e:
+        disks, why = [], str(e)
+    else:
+        why = None
+    facts.os_disk_devices = [d.name for d in disks]
+    facts.os_disk_bus = os_disk_bus(disks)
+    facts.os_disk_media, media_reason = os_disk_media(disks)
+    if facts.os_disk_media is None:
+        unknown["os_disk_media"] = why or media_reason or "unknown"
+    return Observed(facts, unknown)
