@@ -127,3 +127,59 @@ def run(config: str, once: bool, root: str) -> None:
             sys.exit(1 if error else 0)
         delay = cfg.interval_seconds + random.uniform(0, cfg.jitter_seconds)
         time.sleep(delay)
+
+
+def _platform_option(f):
+    return click.option("--platform", "platform_name", type=click.Choice(["linux", "windows"]),
+                        help="plan for this platform (default: this machine's)")(f)
+
+
+def _platform(name: str | None) -> str:
+    from agent.probes import UnsupportedPlatform, current_platform
+
+    try:
+        return name or current_platform()
+    except UnsupportedPlatform as e:
+        raise click.ClickException(str(e)) from None
+
+
+@agent.command()
+@click.option("--config", "-c", type=click.Path(dir_okay=False),
+              help="agent YAML (default /etc/yte/agent.yaml, C:\\ProgramData\\yte\\agent.yaml)")
+@click.option("--exe", help="the yte executable the service runs (default: this one)")
+@click.option("--dry-run", is_flag=True, help="print the definition and commands, change nothing")
+@_platform_option
+def install(config: str | None, exe: str | None, dry_run: bool, platform_name: str | None) -> None:
+    """Cài dịch vụ / run the agent at boot and every interval (systemd unit, scheduled task)."""
+    from agent.install import WINDOWS_CONFIG, WINDOWS_EXE, execute, install_plan
+    from agent.runner import run as run_command
+
+    platform = _platform(platform_name)
+    default_config = WINDOWS_CONFIG if platform == "windows" else "/etc/yte/agent.yaml"
+    cfg = _load(config) if config and Path(config).exists() else None
+    default_exe = WINDOWS_EXE if platform == "windows" else f"{sys.executable} -m yte.cli"
+    plan = install_plan(platform, config=config or default_config, exe=exe or default_exe,
+                        interval_seconds=cfg.interval_seconds if cfg else 900.0,
+                        jitter_seconds=cfg.jitter_seconds if cfg else 120.0,
+                        state_dir=str(cfg.spool_dir.parent) if cfg else "/var/lib/yte")
+    if dry_run:
+        click.echo(plan.describe())
+        return
+    for line in execute(plan, run_command):
+        click.echo(line)
+
+
+@agent.command()
+@click.option("--dry-run", is_flag=True)
+@_platform_option
+def uninstall(dry_run: bool, platform_name: str | None) -> None:
+    """Gỡ dịch vụ / remove the service or scheduled task."""
+    from agent.install import execute, uninstall_plan
+    from agent.runner import run as run_command
+
+    plan = uninstall_plan(_platform(platform_name))
+    if dry_run:
+        click.echo(plan.describe())
+        return
+    for line in execute(plan, run_command):
+        click.echo(line)
