@@ -26,12 +26,28 @@ def batch_from_folder(folder: Path) -> dict:
     return batch
 
 
-def windows_runner(folder: Path) -> RecordedRunner:
-    commands = {" ".join(collect_argv()): (0, json.dumps(batch_from_folder(folder)), "")}
-    netsh = folder / "netsh.txt"
-    if netsh.exists():
-        commands[" ".join(NETSH_FIREWALL)] = (0, netsh.read_text(encoding="utf-8"), "")
+def batch_runner(batch: dict, netsh: str | None = None) -> RecordedRunner:
+    commands = {" ".join(collect_argv()): (0, json.dumps(batch), "")}
+    if netsh is not None:
+        commands[" ".join(NETSH_FIREWALL)] = (0, netsh, "")
     return RecordedRunner(commands)
+
+
+def windows_runner(folder: Path) -> RecordedRunner:
+    netsh = folder / "netsh.txt"
+    return batch_runner(batch_from_folder(folder),
+                        netsh.read_text(encoding="utf-8") if netsh.exists() else None)
+
+
+def report_from_batch(batch: dict, *, site: str, host_id: str, hostname: str,
+                      report_id: str, collected_at: float, agent_version: str) -> Report:
+    """A Windows 7 PowerShell 2.0 batch (agent/windows/collect-ps2.ps1) as a report: the
+    same parsers as the agent's, run where Python is (the collector)."""
+    ctx = Context(run=batch_runner(batch), now=lambda: collected_at)
+    report = collect_report(ctx, platform="windows", site=site, host_id=host_id,
+                            hostname=hostname, source="script")
+    report.report_id, report.agent_version = report_id, agent_version
+    return report
 
 
 def replay_windows(folder: Path, site: str, now: float) -> Report:

@@ -26,7 +26,7 @@ from collector.store import HostRow, Store
 from collector.tokens import StoredToken, token_id_of, verify
 from exporters.prometheus import CONTENT_TYPE, MetricsCache
 from yte import __version__
-from yte.report import ReportError, fact_names, parse_report
+from yte.report import ID_RE, REPORT_ID_RE, Report, ReportError, fact_names, parse_report, parse_time
 
 
 @dataclass
@@ -64,6 +64,47 @@ class Auth:
         if entry is None or not verify(token, entry[1]):
             return None
         return entry[0]
+
+
+_BATCH_KEYS = {"schema", "report_id", "site", "host_id", "hostname", "collected_at",
+               "agent_version", "batch"}
+
+
+def batch_report(body: bytes) -> Report:
+    """Validate a Windows 7 batch envelope, parse its sources, validate the result."""
+    from agent.probes.windows import SOURCES
+    from agent.replay import report_from_batch
+
+    try:
+        obj = json.loads(body.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as e:
+        raise ReportError("$", f"invalid JSON: {e}") from None
+    if not isinstance(obj, dict):
+        raise ReportError("$", "a batch is a JSON object")
+    for key in obj:
+        if key not in _BATCH_KEYS:
+            raise ReportError(key, "unknown field")
+    if obj.get("schema") != 1:
+        raise ReportError("schema", "this collector reads batch schema 1")
+    for key, pattern in (("report_id", REPORT_ID_RE), ("site", ID_RE), ("host_id", ID_RE)):
+        if not isinstance(obj.get(key), str) or not pattern.match(obj[key]):
+            raise ReportError(key, f"must match {pattern.pattern}")
+    for key in ("hostname", "agent_version"):
+        if not isinstance(obj.get(key), str) or not 0 < len(obj[key]) <= 512:
+            raise ReportError(key, "required string")
+    batch = obj.get("batch")
+    if not isinstance(batch, dict):
+        raise ReportError("batch", "expected an object of source name to result")
+    for name, entry in batch.items():
+        if name not in SOURCES:
+            raise ReportError(f"batch.{name}", "unknown source")
+        if not isinstance(entry, dict) or not isinstance(entry.get("ok"), bool):
+            raise ReportError(f"batch.{name}", "expected {ok: true, data} or {ok: false, error}")
+    report = report_from_batch(batch, site=obj["site"], host_id=obj["host_id"],
+                               hostname=obj["hostname"], report_id=obj["report_id"],
+                               collected_at=parse_time(obj.get("collected_at"), "collected_at"),
+                               agent_version=obj["agent_version"])
+    return parse_report(report.to_json_obj())  # the same contract as an agent's report
 
 
 def _error(status: int, vi: str, en: str, **extra) -> JSONResponse:
@@ -144,6 +185,25 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> S
     metrics = MetricsCache(fleet, counters.values)
 
     async def post_report(request: Request) -> Response:
+        site = await _authenticate(request)
+        if isinstance(site, Response):
+            return site
+        body = await _read_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            obj = json.loads(body)
+        except (ValueError, RecursionError) as e:
+            counters.inc("invalid")
+            return _error(400, "JSON không hợp lệ", f"invalid JSON: {e}")
+        try:
+            report = parse_report(obj)
+        except ReportError as e:
+            counters.inc("invalid")
+            return _error(400, "báo cáo không hợp lệ", f"invalid report: {e}", field=e.field)
+        return await _ingest(report, site, body.decode())
+
+    async def _authenticate(request: Request) -> str | Response:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -153,6 +213,9 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> S
         if site is None:
             counters.inc("unauthorized")
             return _error(401, "mã xác thực không hợp lệ", "unknown or invalid site token")
+        return site
+
+    async def _read_body(request: Request) -> bytes | Response:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cfg.max_body_bytes:
             counters.inc("too_large")
@@ -164,16 +227,9 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> S
                 counters.inc("too_large")
                 return _error(413, "báo cáo quá lớn",
                               f"report larger than {cfg.max_body_bytes} bytes")
-        try:
-            obj = json.loads(body)
-        except (ValueError, RecursionError) as e:
-            counters.inc("invalid")
-            return _error(400, "JSON không hợp lệ", f"invalid JSON: {e}")
-        try:
-            report = parse_report(obj)
-        except ReportError as e:
-            counters.inc("invalid")
-            return _error(400, "báo cáo không hợp lệ", f"invalid report: {e}", field=e.field)
+        return bytes(body)
+
+    async def _ingest(report: Report, site: str, raw: str) -> Response:
         if report.site != site:
             counters.inc("forbidden")
             return _error(403, f"mã xác thực thuộc cơ sở {site}, không phải {report.site}",
@@ -186,13 +242,28 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> S
             probes={name: {"status": p.status, "reason": p.reason, "unknown": p.unknown}
                     for name, p in report.probes.items()},
         )
-        stored = await run_in_threadpool(store.ingest, row, body.decode())
+        stored = await run_in_threadpool(store.ingest, row, raw)
         if not stored:
             counters.inc("duplicate")
             return JSONResponse({"status": "duplicate", "report_id": report.report_id})
         fleet.accept(row)
         counters.inc("accepted")
         return JSONResponse({"status": "stored", "report_id": report.report_id}, status_code=201)
+
+    async def post_windows_batch(request: Request) -> Response:
+        """Windows 7 (PowerShell 2.0): raw sources in, parsed here by the agent's parsers."""
+        site = await _authenticate(request)
+        if isinstance(site, Response):
+            return site
+        body = await _read_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            report = await run_in_threadpool(batch_report, body)
+        except ReportError as e:
+            counters.inc("invalid")
+            return _error(400, "lô dữ liệu không hợp lệ", f"invalid batch: {e}", field=e.field)
+        return await _ingest(report, site, body.decode(errors="replace"))
 
     async def get_sites(request: Request) -> Response:
         views = await run_in_threadpool(fleet.views)
@@ -229,6 +300,7 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> S
         Route("/healthz", healthz),
         Route("/metrics", get_metrics),
         Route("/api/v1/reports", post_report, methods=["POST"]),
+        Route("/api/v1/windows-batches", post_windows_batch, methods=["POST"]),
         Route("/api/v1/sites", get_sites),
         Route("/api/v1/sites/{site}", get_site),
     ])

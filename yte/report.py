@@ -18,7 +18,7 @@ from typing import Any, Union
 
 SCHEMA_VERSION = 1
 PROBE_STATUSES = ("ok", "unknown", "error")
-SOURCES = ("agent", "ssh", "replay")
+SOURCES = ("agent", "ssh", "replay", "script")  # script: Windows 7 PowerShell 2.0 batch
 PLATFORMS = ("linux", "windows")
 MEDIA = ("ssd", "hdd")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
