@@ -48,6 +48,8 @@ HOST_FACT_METRICS: tuple[tuple[str, str, str, Callable[[Any], float | None]], ..
      "1 if a host firewall filters inbound traffic.", _bool),
     ("antivirus.any_running", "yte_host_antivirus_running",
      "1 if at least one antivirus product is running.", _bool),
+    ("antivirus.any_current", "yte_host_antivirus_signatures_current",
+     "1 if a running antivirus reports current signatures (its own verdict).", _bool),
     ("antivirus.signatures_updated_at", "yte_host_antivirus_signatures_timestamp_seconds",
      "When the running antivirus last updated its signatures.", _num),
     ("ipv6.has_global_address", "yte_host_ipv6_global_address",
