@@ -40,7 +40,7 @@ def build_store(folder: Path, port: int) -> tuple[Path, str]:
     shutil.copy(root / "configs/targets.yaml", folder / "targets.yaml")
     (folder / "collector.yaml").write_text(
         f"listen: 127.0.0.1:{port}\ndatabase: db.sqlite\nsites_file: sites.yaml\n"
-        "targets_files: [targets.yaml]\n")
+        "targets_files: [targets.yaml]\nallow_plain_http: true\n")
     store = Store(folder / "db.sqlite")
     now = time.time()
     for h in range(HOSTS):

@@ -8,6 +8,16 @@ from pathlib import Path
 from yte.yamlconf import Section, load_yaml
 
 DEFAULT_PORT = 8746  # outside the Prometheus exporter port-allocation range (9100–9999)
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 1 << 20
+    reports_per_host_per_minute: float = 10.0
+    burst_per_host: int = 120
+    max_clock_skew_seconds: float = 300.0
+    max_pending_reports: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -20,9 +30,30 @@ class CollectorConfig:
     declarations_file: Path | None
     stale_after_seconds: float
     forget_after_seconds: float
-    max_body_bytes: int
+    limits: Limits = Limits()
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
+    allow_plain_http: bool = False
+    log_level: str = "info"
+
+
+def _limits(s: Section | None) -> Limits:
+    if s is None:
+        return Limits()
+    d = Limits()
+    limits = Limits(
+        max_body_bytes=s.get("max_body_bytes", int, d.max_body_bytes),
+        reports_per_host_per_minute=s.get("reports_per_host_per_minute", float,
+                                          d.reports_per_host_per_minute),
+        burst_per_host=s.get("burst_per_host", int, d.burst_per_host),
+        max_clock_skew_seconds=s.get("max_clock_skew_seconds", float, d.max_clock_skew_seconds),
+        max_pending_reports=s.get("max_pending_reports", int, d.max_pending_reports),
+    )
+    s.finish()
+    for key in ("max_body_bytes", "burst_per_host", "max_pending_reports"):
+        if getattr(limits, key) < 1:
+            raise s.error(key, "at least 1")
+    return limits
 
 
 def load_collector_config(path: str | Path) -> CollectorConfig:
@@ -48,11 +79,16 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
         declarations_file=base / decl if decl else None,
         stale_after_seconds=s.get("stale_after_hours", float, 72.0) * 3600,
         forget_after_seconds=s.get("forget_after_days", float, 30.0) * 86400,
-        max_body_bytes=s.get("max_body_bytes", int, 1 << 20),
+        limits=_limits(s.section("limits", None)),
         tls_cert_file=cert,
         tls_key_file=key,
+        allow_plain_http=s.get("allow_plain_http", bool, False),
+        log_level=s.choice("log_level", LOG_LEVELS, "info"),
     )
     s.finish()
     if cfg.forget_after_seconds < cfg.stale_after_seconds:
         raise s.error("forget_after_days", "must be longer than stale_after_hours")
+    if cert is None and not cfg.allow_plain_http:
+        raise s.error("tls", "configure tls (cert_file, key_file), or set allow_plain_http: "
+                             "true to accept site tokens over plain HTTP")
     return cfg

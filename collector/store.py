@@ -1,7 +1,9 @@
 """SQLite store (WAL): every report as received, the latest state per host, site tokens.
 
-The only module that speaks SQL. A report is committed before it is acknowledged; its
-id is the primary key, so a retried report is never stored twice.
+The only module that speaks SQL. Reports are written in batches by one writer (group
+commit, `synchronous=FULL`): a report is acknowledged only after the transaction that
+holds it is on disk. Its id is the primary key, so a retried report is never stored
+twice; the body's SHA-256 tells a retry from a reused id with other content.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ CREATE TABLE IF NOT EXISTS reports (
     host_id      TEXT NOT NULL,
     collected_at REAL NOT NULL,
     received_at  REAL NOT NULL,
+    body_sha256  TEXT NOT NULL,
     body         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reports_by_host ON reports (host_id, collected_at);
@@ -47,9 +50,12 @@ CREATE TABLE IF NOT EXISTS tokens (
     salt       TEXT NOT NULL,
     digest     TEXT NOT NULL,
     created_at REAL NOT NULL,
+    expires_at REAL,
     revoked_at REAL
 );
 """
+
+STORED, DUPLICATE, CONFLICT = "stored", "duplicate", "conflict"
 
 
 @dataclass(frozen=True)
@@ -67,82 +73,152 @@ class HostRow:
     probes: dict[str, dict[str, Any]]  # probe → {status, reason, unknown: {fact: why}}
 
 
+@dataclass(frozen=True)
+class Incoming:
+    row: HostRow
+    body: str
+    body_sha256: str
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    token: StoredToken
+    site: str
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+
+    def valid(self, now: float) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")  # an acknowledged report survives power loss
+    db.execute("PRAGMA busy_timeout=10000")
+    return db
+
+
 class Store:
     def __init__(self, path: Path | str):
         self.path = str(path)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged report survives power loss
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._w_lock, self._r_lock = threading.Lock(), threading.Lock()
+        self._w = _connect(self.path)
+        self._w.executescript(_SCHEMA)
+        self._r = _connect(self.path)  # reads never wait behind the writer's fsync
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        with self._w_lock, self._r_lock:
+            self._w.close()
+            self._r.close()
 
     # ---- reports -----------------------------------------------------------------
 
-    def ingest(self, row: HostRow, body: str) -> bool:
-        """Store a report; update the host's latest state if it is the newest.
-        False when the report id was stored before (a retry): nothing changes."""
-        with self._lock:
-            db = self._db
+    def ingest_batch(self, items: Sequence[Incoming]) -> list[str]:
+        """One transaction for the whole batch; per item: stored, duplicate or conflict."""
+        results = []
+        with self._w_lock:
+            db = self._w
             db.execute("BEGIN IMMEDIATE")
             try:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO reports VALUES (?, ?, ?, ?, ?, ?)",
-                    (row.report_id, row.site, row.host_id, row.collected_at, row.received_at, body))
-                if cur.rowcount == 0:
-                    db.execute("ROLLBACK")
-                    return False
-                db.execute(
-                    """INSERT INTO hosts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                       ON CONFLICT (host_id) DO UPDATE SET
-                         site=excluded.site, hostname=excluded.hostname,
-                         platform=excluded.platform, agent_version=excluded.agent_version,
-                         source=excluded.source, report_id=excluded.report_id,
-                         collected_at=excluded.collected_at, received_at=excluded.received_at,
-                         facts=excluded.facts, probes=excluded.probes
-                       WHERE excluded.collected_at >= hosts.collected_at""",
-                    (row.host_id, row.site, row.hostname, row.platform, row.agent_version,
-                     row.source, row.report_id, row.collected_at, row.received_at,
-                     json.dumps(row.facts, separators=(",", ":")),
-                     json.dumps(row.probes, separators=(",", ":"))))
+                for item in items:
+                    results.append(self._ingest_one(db, item))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            return True
+        return results
+
+    def ingest(self, row: HostRow, body: str, body_sha256: str = "") -> bool:
+        """One report (tools and tests); True when it was stored."""
+        return self.ingest_batch([Incoming(row, body, body_sha256)])[0] == STORED
+
+    @staticmethod
+    def _ingest_one(db: sqlite3.Connection, item: Incoming) -> str:
+        row = item.row
+        cur = db.execute(
+            "INSERT OR IGNORE INTO reports VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (row.report_id, row.site, row.host_id, row.collected_at, row.received_at,
+             item.body_sha256, item.body))
+        if cur.rowcount == 0:
+            (known,) = db.execute("SELECT body_sha256 FROM reports WHERE report_id = ?",
+                                  (row.report_id,)).fetchone()
+            return DUPLICATE if known == item.body_sha256 else CONFLICT
+        db.execute(
+            """INSERT INTO hosts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (host_id) DO UPDATE SET
+                 site=excluded.site, hostname=excluded.hostname,
+                 platform=excluded.platform, agent_version=excluded.agent_version,
+                 source=excluded.source, report_id=excluded.report_id,
+                 collected_at=excluded.collected_at, received_at=excluded.received_at,
+                 facts=excluded.facts, probes=excluded.probes
+               WHERE excluded.collected_at >= hosts.collected_at""",
+            (row.host_id, row.site, row.hostname, row.platform, row.agent_version,
+             row.source, row.report_id, row.collected_at, row.received_at,
+             json.dumps(row.facts, separators=(",", ":")),
+             json.dumps(row.probes, separators=(",", ":"))))
+        return STORED
 
     def hosts(self) -> Iterator[HostRow]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._r_lock:
+            rows = self._r.execute(
                 "SELECT host_id, site, hostname, platform, agent_version, source, report_id, "
                 "collected_at, received_at, facts, probes FROM hosts").fetchall()
         for r in rows:
             yield HostRow(*r[:9], json.loads(r[9]), json.loads(r[10]))
 
-    def host(self, host_id: str) -> HostRow | None:
-        return next((h for h in self.hosts() if h.host_id == host_id), None)
-
     def report_count(self, site: str | None = None) -> int:
-        with self._lock:
+        with self._r_lock:
             if site is None:
-                return self._db.execute("SELECT count(*) FROM reports").fetchone()[0]
-            return self._db.execute("SELECT count(*) FROM reports WHERE site = ?",
-                                    (site,)).fetchone()[0]
+                return self._r.execute("SELECT count(*) FROM reports").fetchone()[0]
+            return self._r.execute("SELECT count(*) FROM reports WHERE site = ?",
+                                   (site,)).fetchone()[0]
+
+    def report_ids(self, host_id: str | None = None) -> list[tuple[str, float]]:
+        """(report id, collected_at) in the order they were stored."""
+        with self._r_lock:
+            if host_id is None:
+                q = self._r.execute("SELECT report_id, collected_at FROM reports ORDER BY rowid")
+            else:
+                q = self._r.execute("SELECT report_id, collected_at FROM reports "
+                                    "WHERE host_id = ? ORDER BY rowid", (host_id,))
+            return q.fetchall()
 
     # ---- tokens ------------------------------------------------------------------
 
     def add_token(self, site: str, token: StoredToken, now: float | None = None) -> None:
-        with self._lock:
-            self._db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, NULL)",
-                             (token.token_id, site, token.salt, token.digest, now or time.time()))
+        with self._w_lock:
+            self._w.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                            (token.token_id, site, token.salt, token.digest, now or time.time()))
 
-    def tokens(self) -> list[tuple[str, StoredToken]]:
-        """(site, token) of every token not revoked."""
-        with self._lock:
-            rows = self._db.execute("SELECT site, token_id, salt, digest FROM tokens "
-                                    "WHERE revoked_at IS NULL").fetchall()
-        return [(site, StoredToken(tid, salt, digest)) for site, tid, salt, digest in rows]
+    def token(self, token_id: str) -> TokenInfo | None:
+        with self._r_lock:
+            r = self._r.execute("SELECT token_id, salt, digest, site, created_at, expires_at, "
+                                "revoked_at FROM tokens WHERE token_id = ?",
+                                (token_id,)).fetchone()
+        if r is None:
+            return None
+        return TokenInfo(StoredToken(*r[:3]), *r[3:])
+
+    def tokens(self, site: str | None = None) -> list[TokenInfo]:
+        with self._r_lock:
+            rows = self._r.execute("SELECT token_id, salt, digest, site, created_at, expires_at, "
+                                   "revoked_at FROM tokens ORDER BY created_at").fetchall()
+        out = [TokenInfo(StoredToken(*r[:3]), *r[3:]) for r in rows]
+        return [t for t in out if site is None or t.site == site]
+
+    def revoke_token(self, token_id: str, now: float | None = None) -> bool:
+        with self._w_lock:
+            cur = self._w.execute("UPDATE tokens SET revoked_at = ? WHERE token_id = ? "
+                                  "AND revoked_at IS NULL", (now or time.time(), token_id))
+            return cur.rowcount == 1
+
+    def expire_site_tokens(self, site: str, at: float, keep: str) -> int:
+        """Every valid token of ``site`` but ``keep`` stops working at ``at`` (rotation)."""
+        with self._w_lock:
+            cur = self._w.execute(
+                "UPDATE tokens SET expires_at = ? WHERE site = ? AND token_id != ? "
+                "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+                (at, site, keep, at))
+            return cur.rowcount

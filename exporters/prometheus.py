@@ -156,25 +156,34 @@ def _check_info(views: Mapping[str, SiteView], targets: Mapping[str, Target]) ->
     return "".join(lines).encode()
 
 
+Counts = Callable[[], Mapping[str, Mapping[str, float]]]
+
+
 class _Counters:
-    def __init__(self, counters: Mapping[str, float]):
-        self.counters = counters
+    def __init__(self, counts: Counts):
+        self.counts = counts
 
     def collect(self):
-        family = CounterMetricFamily("yte_collector_reports", "Reports received, by result.",
-                                     labels=["result"])
-        for result in sorted(self.counters):
-            family.add_metric([result], self.counters[result])
-        yield family
+        snap = self.counts()
+        results = CounterMetricFamily("yte_collector_reports", "Reports stored or acknowledged "
+                                      "again (a retry), by result.", labels=["result"])
+        for result in ("accepted", "duplicate"):
+            results.add_metric([result], snap.get("results", {}).get(result, 0))
+        rejected = CounterMetricFamily("yte_collector_reports_rejected", "Reports refused, by "
+                                       "reason.", labels=["reason"])
+        for reason, n in sorted(snap.get("rejected", {}).items()):
+            rejected.add_metric([reason], n)
+        yield results
+        yield rejected
 
 
 class Renderer:
     """Keeps each site's lines while its view is the same object; joins per family."""
 
-    def __init__(self, counters: Mapping[str, float] | None = None, process: bool = True):
+    def __init__(self, counts: Counts | None = None, process: bool = True):
         self._chunks: dict[str, tuple[SiteView, dict[str, bytes]]] = {}
         self._own = CollectorRegistry(auto_describe=False)
-        self._own.register(_Counters(counters if counters is not None else {}))
+        self._own.register(_Counters(counts or dict))
         if process:
             ProcessCollector(namespace="yte_collector", registry=self._own)
 
@@ -198,17 +207,17 @@ class Renderer:
 
 
 def render(views: Mapping[str, SiteView], targets: Mapping[str, Target],
-           counters: Mapping[str, float]) -> bytes:
+           counts: Counts | None = None) -> bytes:
     """One-off rendering (tests, tools): no process metrics, no cache."""
-    return Renderer(counters, process=False).render(views, targets)
+    return Renderer(counts, process=False).render(views, targets)
 
 
 class MetricsCache:
     """The exposition of the fleet's current generation, plain and gzipped (on demand)."""
 
-    def __init__(self, fleet: Fleet, counters: Mapping[str, float]):
-        self.fleet, self.counters = fleet, counters
-        self._renderer = Renderer(counters)
+    def __init__(self, fleet: Fleet, counts: Counts):
+        self.fleet, self.counts = fleet, counts
+        self._renderer = Renderer(counts)
         self._lock = threading.Lock()
         self._key: tuple | None = None
         self._plain = b""
@@ -217,7 +226,9 @@ class MetricsCache:
     def get(self, want_gzip: bool) -> bytes:
         with self._lock:
             views = self.fleet.views()
-            key = (self.fleet.generation, tuple(sorted(self.counters.items())))
+            snap = self.counts()
+            key = (self.fleet.generation,
+                   tuple((k, tuple(sorted(v.items()))) for k, v in sorted(snap.items())))
             if key != self._key:
                 self._plain = self._renderer.render(views, self.fleet.targets)
                 self._gz = None

@@ -42,4 +42,4 @@ def running(bed):
     yield bed, app
     server.should_exit = True
     thread.join(timeout=10)
-    app.state.store.close()
+    app.state.close()

@@ -96,7 +96,7 @@ def make_bed(folder: Path, *, sites_yaml: str = SITES_YAML, extra: str = "",
                                          encoding="utf-8")
     port = free_port()
     text = (f"listen: 127.0.0.1:{port}\ndatabase: collector.db\nsites_file: sites.yaml\n"
-            f"targets_files: [targets.yaml]\n{extra}")
+            f"targets_files: [targets.yaml]\nallow_plain_http: true\n{extra}")
     if declarations is not None:
         (folder / "declarations.yaml").write_text(declarations, encoding="utf-8")
         text += "declarations_file: declarations.yaml\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import types
 import typing
@@ -123,6 +124,7 @@ class Report:
     collected_at: float  # unix seconds; RFC 3339 UTC on the wire
     probes: dict[str, ProbeResult]
     source: str = "agent"
+    spool_dropped_total: int = 0  # reports this agent's spool has dropped since it began
     schema: int = SCHEMA_VERSION
 
     def flat_facts(self) -> dict[str, Any]:
@@ -158,6 +160,7 @@ class Report:
             "source": self.source,
             "platform": self.platform,
             "collected_at": format_time(self.collected_at),
+            "spool_dropped_total": self.spool_dropped_total,
             "probes": probes,
         }
 
@@ -231,11 +234,15 @@ def _check(value: Any, hint: Any, where: str) -> Any:
     raise TypeError(f"unsupported schema type {hint!r}")  # a bug in this module, not input
 
 
+@functools.cache
+def _shape(cls: Any) -> tuple[dict[str, Any], frozenset[str]]:
+    return typing.get_type_hints(cls), frozenset(f.name for f in dataclasses.fields(cls))
+
+
 def _build(cls: Any, obj: Any, where: str) -> Any:
     if not isinstance(obj, dict):
         raise ReportError(where, "expected an object")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    hints, names = _shape(cls)
     for key in obj:
         if key not in names:
             raise ReportError(f"{where}.{key}", "unknown field")
@@ -263,7 +270,7 @@ def _text(obj: dict, key: str, *, pattern: re.Pattern | None = None, choices=Non
 
 _TOP = {
     "schema", "report_id", "host_id", "hostname", "site", "agent_version",
-    "source", "platform", "collected_at", "probes",
+    "source", "platform", "collected_at", "spool_dropped_total", "probes",
 }
 REPORT_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
@@ -324,4 +331,12 @@ def parse_report(obj: Any) -> Report:
         platform=_text(obj, "platform", choices=PLATFORMS),
         collected_at=parse_time(obj.get("collected_at"), "collected_at"),
         probes=probes,
+        spool_dropped_total=_dropped(obj.get("spool_dropped_total", 0)),
     )
+
+
+def _dropped(value: Any) -> int:
+    count = _check(value, int, "spool_dropped_total")
+    if count < 0:
+        raise ReportError("spool_dropped_total", "a count, 0 or more")
+    return count

@@ -61,8 +61,9 @@ def fleet(tmp_path):
     store.close()
 
 
-def exposition(fleet, counters=None):
-    return render(fleet.views(), fleet.targets, counters or {"accepted": 5}).decode()
+def exposition(fleet):
+    return render(fleet.views(), fleet.targets,
+                  lambda: {"results": {"accepted": 5}, "rejected": {"invalid": 2}}).decode()
 
 
 def samples(text):

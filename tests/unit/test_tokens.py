@@ -62,4 +62,4 @@ def test_token_hash_listed_in_the_sites_file_is_accepted(tmp_path):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        app.state.store.close()
+        app.state.close()

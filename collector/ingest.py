@@ -1,0 +1,66 @@
+"""Group commit: one writer thread takes every report waiting, commits them in one
+transaction, then answers each. Durable acknowledgements without one fsync per report."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from collector.store import STORED, HostRow, Incoming, Store
+
+
+class Busy(Exception):
+    """More reports are waiting than the configured bound: the client should retry."""
+
+
+class Ingestor:
+    def __init__(self, store: Store, on_stored: Callable[[HostRow], None], *,
+                 max_batch: int = 512, max_pending: int = 20_000):
+        self.store, self.on_stored = store, on_stored
+        self.max_batch, self.max_pending = max_batch, max_pending
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.batches = 0  # transactions committed, for metrics
+        self._thread = threading.Thread(target=self._loop, name="yte-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, item: Incoming) -> Future:
+        """A future of 'stored' | 'duplicate' | 'conflict', set once the batch is on disk."""
+        if self._queue.qsize() >= self.max_pending:
+            raise Busy(f"{self.max_pending} reports are waiting to be written")
+        future: Future = Future()
+        self._queue.put((item, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            try:
+                results = self.store.ingest_batch([item for item, _ in batch])
+            except Exception as e:  # noqa: BLE001 - every waiting client gets the error
+                for _, future in batch:
+                    future.set_exception(e)
+                continue
+            self.batches += 1
+            for (item, future), result in zip(batch, results, strict=True):
+                if result == STORED:
+                    self.on_stored(item.row)
+                future.set_result(result)

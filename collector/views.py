@@ -1,0 +1,68 @@
+"""The API's JSON: a site's results per check, with the hosts behind each figure."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from checks.evaluate import CheckResult
+from checks.targets import Target
+from collector.state import SiteView
+from collector.store import HostRow
+
+
+def why_unknown(host: HostRow, facts: list[str]) -> list[str]:
+    """For each of ``facts`` the host could not tell: the probe's own reason."""
+    out = []
+    for fact in facts:
+        if host.facts.get(fact) is not None:
+            continue
+        probe, _, name = fact.partition(".")
+        p = host.probes.get(probe)
+        if p is None:
+            why = "probe not run"
+        else:
+            why = p["unknown"].get(name) or p["reason"] or "not reported"
+        out.append(f"{fact}: {why}")
+    return out
+
+
+def check_json(r: CheckResult, t: Target, view: SiteView) -> dict:
+    hosts = {h.host_id: h for h in view.hosts}
+    first = t.all_of[0]
+    out = {
+        "check": r.check, "title_vi": t.title_vi, "title_en": t.title_en,
+        "scope": r.scope, "evidence": t.evidence, "status": r.status,
+        "value": r.value, "target": r.target, "reason": r.reason, "source": t.source,
+    }
+    if r.scope == "host":
+        out["hosts"] = {"counted": r.hosts_counted, "passing": r.hosts_passing,
+                        "failing": r.hosts_failing, "unknown": r.hosts_unknown,
+                        "stale": r.hosts_stale}
+        out["failing_hosts"] = [{"host_id": h, "hostname": hosts[h].hostname}
+                                for h in r.failing_hosts]
+        facts = [c.fact for c in t.all_of]
+        out["unknown_hosts"] = [{"host_id": h, "hostname": hosts[h].hostname,
+                                 "why": why_unknown(hosts[h], facts)}
+                                for h in r.unknown_hosts]
+    else:
+        out["op"], out["threshold"] = first.op, first.value
+        out["unit"] = "ratio" if first.fact.endswith("_ratio") else None
+    return out
+
+
+def site_json(view: SiteView, targets: dict[str, Target], detail: bool) -> dict:
+    s = view.site
+    counts = {"pass": 0, "fail": 0, "unknown": 0}
+    for r in view.results:
+        counts[r.status] += 1
+    out = {
+        "site": {"id": s.id, "name": s.name, "type": s.type, "province": s.province,
+                 "district": s.district},
+        "evaluated_at": dt.datetime.fromtimestamp(view.evaluated_at, dt.timezone.utc)
+                          .isoformat(timespec="seconds"),
+        "hosts": {"fresh": len(view.hosts) - len(view.stale), "stale": len(view.stale)},
+        "checks_summary": counts,
+    }
+    if detail:
+        out["checks"] = [check_json(r, targets[r.check], view) for r in view.results]
+    return out
