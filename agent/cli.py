@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -88,24 +87,35 @@ def collect(config: str | None, as_json: bool, root: str, replay: str | None) ->
         click.echo(format_report(report))
 
 
-def send_once(cfg: AgentConfig, root: Path) -> tuple[int, str | None]:
-    """Collect one report into the spool, then flush the spool. (sent, error)."""
-    from agent.send import post_report, read_token
-    from agent.spool import SendError, Spool
+def _spool(cfg: AgentConfig):
+    from agent.spool import Spool, SpoolLimits
 
-    if not cfg.collector_url or not cfg.token_file:
-        raise click.ClickException("collector_url and token_file are needed to send")
+    return Spool(cfg.spool_dir, SpoolLimits(
+        max_reports=cfg.spool_max_reports, max_bytes=int(cfg.spool_max_megabytes * (1 << 20)),
+        max_age_seconds=cfg.spool_max_age_days * 86400))
+
+
+def collect_into_spool(cfg: AgentConfig, root: Path) -> None:
+    """Collect one report and write it to the spool (before any attempt to send it)."""
+    spool = _spool(cfg)
+    spool.enforce(time.time())
     report = build_report(cfg, root)
+    report.spool_dropped_total = spool.dropped_total()
     body = json.dumps(report.to_json_obj(), ensure_ascii=False).encode()
-    spool = Spool(cfg.spool_dir)
     spool.put(report.collected_at, report.report_id, body)
+
+
+def flush_spool(cfg: AgentConfig):
+    from agent.send import post_report, read_token
+    from agent.spool import FlushResult, SendError
+
+    spool = _spool(cfg)
     try:
         token = read_token(cfg.token_file)
     except SendError as e:
-        return 0, str(e)
-    result = spool.flush(lambda b: post_report(cfg.collector_url, token, b,
-                                               timeout=cfg.timeout_seconds, ca_file=cfg.ca_file))
-    return result.sent, result.error
+        return FlushResult(error=str(e), retry=True, pending=len(spool.pending()))
+    return spool.flush(lambda b: post_report(cfg.collector_url, token, b,
+                                             timeout=cfg.timeout_seconds, ca_file=cfg.ca_file))
 
 
 @agent.command()
@@ -114,19 +124,26 @@ def send_once(cfg: AgentConfig, root: Path) -> tuple[int, str | None]:
 @click.option("--root", type=click.Path(file_okay=False), default="/", hidden=True)
 def run(config: str, once: bool, root: str) -> None:
     """Thu thập định kỳ và gửi / collect every interval and send to the collector."""
+    from agent.loop import AgentLoop, Schedule
+
     cfg = _load(config)
     assert cfg is not None
-    while True:
-        sent, error = send_once(cfg, Path(root))
-        if error:
-            click.echo(f"yte agent: chưa gửi được / not sent: {error} "
-                       "(báo cáo giữ trong hàng đợi / report kept in the spool)", err=True)
+    if not cfg.collector_url or not cfg.token_file:
+        raise click.ClickException("collector_url and token_file are needed to send")
+    if once:
+        collect_into_spool(cfg, Path(root))
+        result = flush_spool(cfg)
+        if result.error:
+            click.echo(f"yte agent: chưa gửi được / not sent: {result.error} "
+                       f"({result.pending} báo cáo trong hàng đợi / report(s) kept in the spool)",
+                       err=True)
         else:
-            click.echo(f"yte agent: đã gửi / sent {sent} report(s)", err=True)
-        if once:
-            sys.exit(1 if error else 0)
-        delay = cfg.interval_seconds + random.uniform(0, cfg.jitter_seconds)
-        time.sleep(delay)
+            click.echo(f"yte agent: đã gửi / sent {result.sent} report(s)", err=True)
+        sys.exit(1 if result.error else 0)
+    schedule = Schedule(cfg.interval_seconds, cfg.jitter_seconds, cfg.backoff_initial_seconds,
+                        cfg.backoff_max_seconds)
+    AgentLoop(schedule, lambda: collect_into_spool(cfg, Path(root)), lambda: flush_spool(cfg),
+              say=lambda m: click.echo(f"yte agent: {m}", err=True)).run()
 
 
 def _platform_option(f):

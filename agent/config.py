@@ -21,6 +21,11 @@ class AgentConfig:
     spool_dir: Path = Path("/var/lib/yte/spool")
     host_id: str | None = None  # override, e.g. for cloned images sharing a machine id
     disabled_probes: frozenset[str] = field(default_factory=frozenset)
+    spool_max_reports: int = 2000
+    spool_max_megabytes: float = 50.0
+    spool_max_age_days: float = 30.0
+    backoff_initial_seconds: float = 30.0
+    backoff_max_seconds: float = 3600.0
 
 
 def load_agent_config(path: str | Path) -> AgentConfig:
@@ -56,6 +61,11 @@ def load_agent_config(path: str | Path) -> AgentConfig:
         spool_dir=rel("spool_dir") or Path("/var/lib/yte/spool"),
         host_id=host_id,
         disabled_probes=frozenset(disabled),
+        spool_max_reports=s.get("spool_max_reports", int, 2000),
+        spool_max_megabytes=s.get("spool_max_megabytes", float, 50.0),
+        spool_max_age_days=s.get("spool_max_age_days", float, 30.0),
+        backoff_initial_seconds=s.get("backoff_initial_seconds", float, 30.0),
+        backoff_max_seconds=s.get("backoff_max_seconds", float, 3600.0),
     )
     s.finish()
     if cfg.interval_seconds < 60:

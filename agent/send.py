@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from agent.spool import SendError
@@ -41,10 +42,16 @@ def post_report(url: str, token: str, body: bytes, *, timeout: float = 15.0,
 
 
 def read_token(path: Path) -> str:
+    """The site token, from a file only the agent's account may read (checked on POSIX;
+    on Windows the folder's ACL does it, see docs/deploy-windows.md)."""
     try:
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            mode = oct(path.stat().st_mode & 0o777)
+            raise SendError(f"token file {path} is readable by others (mode {mode}): "
+                            f"chmod 600 {path}", retry=True)
         token = path.read_text().strip()
     except OSError as e:
-        raise SendError(f"cannot read token file {path}: {e.strerror}", retry=False) from None
+        raise SendError(f"cannot read token file {path}: {e.strerror}", retry=True) from None
     if not token:
         raise SendError(f"token file {path} is empty", retry=False)
     return token

@@ -1,7 +1,14 @@
-"""The on-disk queue: a report is written before it is sent and removed once acknowledged."""
+"""The on-disk queue: a report is written before it is sent and removed once acknowledged.
+
+Bounded, by age, count and size. What is dropped first is the **oldest** report: the
+newest facts decide a site's current compliance; only history is lost, and the count of
+dropped reports is kept on disk and sent with every report (`spool_dropped_total`), so
+the collector shows the gap instead of hiding it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,37 +29,76 @@ class FlushResult:
     rejected: int = 0
     pending: int = 0
     error: str | None = None
+    retry: bool = False  # the error may pass: try again later
+
+
+@dataclass(frozen=True)
+class SpoolLimits:
+    max_reports: int = 2000  # ≈ 20 days of reports every 15 minutes
+    max_bytes: int = 50 << 20
+    max_age_seconds: float = 30 * 86400
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """A reader sees the whole file or none of it, even after power loss."""
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 class Spool:
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, folder: Path, limits: SpoolLimits = SpoolLimits()):
+        self.folder, self.limits = folder, limits
         self.rejected_dir = folder / "rejected"
+        self.state_file = folder / "state.json"
 
     def put(self, collected_at: float, report_id: str, body: bytes) -> Path:
-        """Atomically: a reader sees the whole entry or none of it, even after power loss."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         final = self.folder / f"{int(collected_at * 1000):014d}-{report_id}.json"
-        tmp = final.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, body)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, final)
-        dir_fd = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _atomic_write(final, body)
         return final
 
     def pending(self) -> list[Path]:
-        """Oldest first (names start with the collection time)."""
+        """Oldest first (names start with the collection time in milliseconds)."""
         if not self.folder.is_dir():
             return []
-        return sorted(self.folder.glob("*.json"))
+        return sorted(self.folder.glob("*-*.json"))
+
+    def dropped_total(self) -> int:
+        try:
+            return int(json.loads(self.state_file.read_text())["dropped_total"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def enforce(self, now: float) -> int:
+        """Drop what is past the limits, oldest first; returns how many were dropped."""
+        entries = self.pending()
+        sizes = {e: e.stat().st_size for e in entries}
+        drop = [e for e in entries
+                if now - int(e.name.split("-", 1)[0]) / 1000 > self.limits.max_age_seconds]
+        keep = [e for e in entries if e not in drop]
+        total = sum(sizes[e] for e in keep)
+        while keep and (len(keep) > self.limits.max_reports or total > self.limits.max_bytes):
+            oldest = keep.pop(0)
+            total -= sizes[oldest]
+            drop.append(oldest)
+        if drop:
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            count = self.dropped_total() + len(drop)
+            _atomic_write(self.state_file, json.dumps({"dropped_total": count}).encode())
+            for e in drop:
+                e.unlink(missing_ok=True)
+        return len(drop)
 
     def flush(self, send: Callable[[bytes], None]) -> FlushResult:
         """Send oldest first; stop at the first failure that a retry may cure."""
@@ -63,7 +109,7 @@ class Spool:
                 send(entry.read_bytes())
             except SendError as e:
                 if e.retry:
-                    result.error, result.pending = str(e), len(entries) - i
+                    result.error, result.retry, result.pending = str(e), True, len(entries) - i
                     return result
                 self.rejected_dir.mkdir(exist_ok=True, mode=0o700)
                 os.replace(entry, self.rejected_dir / entry.name)

@@ -80,27 +80,87 @@ def token() -> None:
     """Mã xác thực của cơ sở / site tokens."""
 
 
+def _store(cfg: CollectorConfig, site: str | None = None):
+    from collector.sites import load_sites
+    from collector.store import Store
+
+    try:
+        sites = load_sites(cfg.sites_file)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    if site is not None and site not in sites:
+        raise click.UsageError(f"không có cơ sở / no site {site!r} in {cfg.sites_file}")
+    cfg.database.parent.mkdir(parents=True, exist_ok=True)
+    return Store(cfg.database)
+
+
+def _new_token(store, site: str) -> str:
+    from collector.tokens import new_token
+
+    plain, stored = new_token()
+    store.add_token(site, stored)
+    click.echo(plain)
+    click.echo(f"(chỉ hiển thị một lần; lưu dạng băm / shown once; stored hashed as id "
+               f"{stored.token_id})", err=True)
+    return stored.token_id
+
+
 @token.command("add")
 @config_option
 @click.argument("site")
 def token_add(config_path: str, site: str) -> None:
     """Tạo mã mới cho SITE, in ra một lần / create a token for SITE, printed once."""
-    from collector.sites import load_sites
-    from collector.store import Store
-    from collector.tokens import new_token
-
-    cfg = _config(config_path)
-    try:
-        sites = load_sites(cfg.sites_file)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
-    if site not in sites:
-        raise click.UsageError(f"không có cơ sở / no site {site!r} in {cfg.sites_file}")
-    cfg.database.parent.mkdir(parents=True, exist_ok=True)
-    store = Store(cfg.database)
-    plain, stored = new_token()
-    store.add_token(site, stored)
+    store = _store(_config(config_path), site)
+    _new_token(store, site)
     store.close()
-    click.echo(plain)
-    click.echo(f"(chỉ hiển thị một lần; lưu dạng băm / shown once; stored hashed as id "
-               f"{stored.token_id})", err=True)
+
+
+@token.command("rotate")
+@config_option
+@click.argument("site")
+@click.option("--grace-hours", default=24.0, show_default=True,
+              help="the site's other tokens keep working this long, then expire")
+def token_rotate(config_path: str, site: str, grace_hours: float) -> None:
+    """Mã mới; mã cũ hết hạn sau thời gian chuyển tiếp / new token, old ones expire."""
+    import time
+
+    store = _store(_config(config_path), site)
+    new_id = _new_token(store, site)
+    n = store.expire_site_tokens(site, time.time() + grace_hours * 3600, keep=new_id)
+    store.close()
+    click.echo(f"{n} mã cũ hết hạn sau {grace_hours:g} giờ / {n} old token(s) expire in "
+               f"{grace_hours:g} h", err=True)
+
+
+@token.command("revoke")
+@config_option
+@click.argument("token_id")
+def token_revoke(config_path: str, token_id: str) -> None:
+    """Thu hồi ngay / revoke a token at once, by its id (see `token list`)."""
+    store = _store(_config(config_path))
+    done = store.revoke_token(token_id)
+    store.close()
+    if not done:
+        raise click.ClickException(f"không có mã đang hiệu lực / no active token {token_id!r}")
+    click.echo(f"đã thu hồi / revoked {token_id}")
+
+
+@token.command("list")
+@config_option
+@click.argument("site", required=False)
+def token_list(config_path: str, site: str | None) -> None:
+    """Danh sách mã (không bao giờ hiện bí mật) / list tokens, never their secrets."""
+    import datetime as dt
+    import time
+
+    def when(ts: float | None) -> str:
+        return "—" if ts is None else dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+    store = _store(_config(config_path), site)
+    now = time.time()
+    click.echo(f"{'id':<14}{'site':<22}{'created':<18}{'expires':<18}{'state'}")
+    for t in store.tokens(site):
+        state = ("revoked" if t.revoked_at else "expired" if not t.valid(now) else "active")
+        click.echo(f"{t.token.token_id:<14}{t.site:<22}{when(t.created_at):<18}"
+                   f"{when(t.expires_at):<18}{state}")
+    store.close()

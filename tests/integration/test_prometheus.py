@@ -89,6 +89,7 @@ def test_promql_matches_the_evaluation(running, prometheus, tmp_path):
 
     # and one report from this machine, sent by the real agent
     (tmp_path / "token").write_text(bed.tokens["tyt-xa-a"])
+    (tmp_path / "token").chmod(0o600)
     (tmp_path / "agent.yaml").write_text(
         f"site: tyt-xa-a\ncollector_url: {bed.url}\ntoken_file: token\nspool_dir: spool\n"
         "host_id: this-machine\n")

@@ -50,6 +50,7 @@ def test_agent_once_fails_when_collector_is_down_and_delivers_later(running, tmp
     bed, app = running
     down_url = f"http://127.0.0.1:{free_port()}"
     (tmp_path / "token").write_text(bed.tokens["tyt-xa-a"])
+    (tmp_path / "token").chmod(0o600)
 
     def run(url):
         (tmp_path / "agent.yaml").write_text(

@@ -1,0 +1,63 @@
+"""The agent's schedule: collect every interval (plus jitter); send, and after a failure
+retry with exponential backoff and full jitter. Sending never delays collection, and a
+fresh report is always offered at once, so a site back online is seen within one
+interval even deep into a backoff."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agent.spool import FlushResult
+
+
+@dataclass
+class Schedule:
+    interval: float
+    jitter: float
+    backoff_initial: float = 30.0
+    backoff_max: float = 3600.0
+
+
+class AgentLoop:
+    def __init__(self, schedule: Schedule, collect: Callable[[], None],
+                 flush: Callable[[], FlushResult], *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep,
+                 rand: Callable[[float, float], float] = random.uniform,
+                 say: Callable[[str], None] = print):
+        self.s, self.collect, self.flush = schedule, collect, flush
+        self.clock, self.sleep, self.rand, self.say = clock, sleep, rand, say
+        self.failures = 0
+
+    def backoff(self) -> float:
+        """Full jitter: uniform in [0, min(max, initial·2^(failures−1))]."""
+        ceiling = min(self.s.backoff_max, self.s.backoff_initial * 2 ** (self.failures - 1))
+        return self.rand(0, ceiling)
+
+    def run(self, cycles: int | None = None) -> None:
+        """Forever, or for ``cycles`` wake-ups (tests)."""
+        now = self.clock()
+        next_collect = next_send = now
+        woken = 0
+        while cycles is None or woken < cycles:
+            now = self.clock()
+            if now >= next_collect:
+                self.collect()
+                next_collect = now + self.s.interval + self.rand(0, self.s.jitter)
+                next_send = min(next_send, now)
+            if now >= next_send:
+                result = self.flush()
+                if result.error and result.retry:
+                    self.failures += 1
+                    next_send = now + self.backoff()
+                    self.say(f"chưa gửi được / not sent ({result.pending} waiting): "
+                             f"{result.error}; retry in {next_send - now:.0f} s")
+                else:
+                    if result.sent:
+                        self.say(f"đã gửi / sent {result.sent} report(s)")
+                    self.failures = 0
+                    next_send = next_collect
+            woken += 1
+            self.sleep(max(0.0, min(next_collect, next_send) - self.clock()))
