@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runtime_debs=(python3-venv iproute2)
-test_debs=(prometheus prometheus-node-exporter prometheus-pushgateway nftables iptables iperf3)
+runtime_debs=(python3-venv iproute2 openssl)
+test_debs=(prometheus prometheus-node-exporter prometheus-pushgateway prometheus-alertmanager nftables iptables iperf3 wrk)
 debs=("${runtime_debs[@]}")
 [ "${1:-}" = "--test" ] && debs+=("${test_debs[@]}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import math
 import re
 import types
 import typing
@@ -224,6 +225,8 @@ def _check(value: Any, hint: Any, where: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ReportError(where, "expected a number")
+        if not math.isfinite(value):
+            raise ReportError(where, "expected a finite number")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
