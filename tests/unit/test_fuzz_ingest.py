@@ -64,6 +64,8 @@ def test_no_5xx_no_partial_store(running, obj):
     if status == 201:
         assert after == before + 1
         parse_report(json.loads(body))  # what was stored is a whole, valid report
+    elif status == 200:  # the same report again (same id, same content): nothing new
+        assert after == before and json.loads(answer)["status"] == "duplicate"
     else:
         assert after == before
         assert 400 <= status < 500 and json.loads(answer)["reason"]
