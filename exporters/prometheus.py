@@ -58,6 +58,9 @@ HOST_FACT_METRICS: tuple[tuple[str, str, str, Callable[[Any], float | None]], ..
      "1 if the host has an IPv6 default route.", _bool),
     ("patches.last_update_at", "yte_host_os_last_update_timestamp_seconds",
      "When the operating system last installed updates.", _num),
+    ("agent.spool_dropped_total", "yte_host_agent_spool_dropped_reports",
+     "Reports the agent's spool dropped (oldest first) since it began: a gap in history.",
+     _num),
 )
 
 # Per-site families, in exposition order: (name, help). All gauges.

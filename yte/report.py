@@ -139,6 +139,7 @@ class Report:
                 if isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
                     value = [dataclasses.asdict(v) for v in value]
                 out[f"{name}.{f.name}"] = value
+        out["agent.spool_dropped_total"] = self.spool_dropped_total
         return out
 
     def to_json_obj(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 
 from collector.tokens import new_token, parse_stored, verify
 from tests.fleet import SITES_YAML, http, make_report
@@ -63,3 +64,32 @@ def test_token_hash_listed_in_the_sites_file_is_accepted(tmp_path):
         server.should_exit = True
         thread.join(timeout=10)
         app.state.close()
+
+
+def _cli(bed, *args):
+    return subprocess.run([sys.executable, "-m", "yte.cli", "collector", "token", *args,
+                           "--config", str(bed.config)], capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_token_list_revoke_rotate_commands(bed):
+    from collector.store import Store
+
+    listed = _cli(bed, "list")
+    assert listed.returncode == 0 and listed.stdout.count("active") == 2
+    for token in bed.tokens.values():
+        assert token.split("_", 2)[2] not in listed.stdout  # never a secret
+    rotated = _cli(bed, "rotate", "tyt-xa-a", "--grace-hours", "0")
+    assert rotated.returncode == 0 and rotated.stdout.startswith("yte_")
+    assert "1 old token(s) expire" in rotated.stderr
+    new_id = rotated.stdout.split("_")[1]
+    store = Store(bed.folder / "collector.db")
+    by_site = {t.token.token_id: t for t in store.tokens("tyt-xa-a")}
+    old_id = next(i for i in by_site if i != new_id)
+    assert not by_site[old_id].valid(time.time() + 1) and by_site[new_id].valid(time.time())
+    store.close()
+    assert _cli(bed, "revoke", new_id).returncode == 0
+    again = _cli(bed, "revoke", new_id)
+    assert again.returncode != 0 and "no active token" in again.stderr
+    states = _cli(bed, "list", "tyt-xa-a").stdout
+    assert "revoked" in states and "expired" in states
