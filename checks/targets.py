@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,15 +40,16 @@ class Target:
     enabled: bool = True
     remediation_vi: str | None = None
     remediation_en: str | None = None
+    alert_for: str = "6h"  # how long a site must fail before Alertmanager is told
+    alert_severity: str = "warning"
 
     def in_force(self, day: dt.date) -> bool:
         return self.enabled and self.effective_from <= day and (
             self.effective_to is None or day <= self.effective_to)
 
 
-_KEYS = ("id", "title_vi", "title_en", "scope", "evidence", "all_of", "required_ratio",
-         "site_types", "source", "effective_from", "effective_to", "enabled",
-         "remediation_vi", "remediation_en")
+SEVERITIES = ("info", "warning", "critical")
+_DURATION = re.compile(r"^\d+[smhd]$")
 
 
 def _clauses(s: Section, key: str, known_facts: frozenset[str] | None) -> tuple[Clause, ...]:
@@ -79,6 +81,10 @@ def _target(s: Section, base: Target | None, known: dict[str, frozenset[str]] | 
         return getattr(base, key)
 
     scope = pick("scope", lambda: s.choice("scope", SCOPES))
+    if base is None or s.has("alert"):
+        alert = _alert(s)
+    else:
+        alert = {"alert_for": base.alert_for, "alert_severity": base.alert_severity}
     facts_ok = known.get(scope) if known else None
     t = Target(
         id=s.get("id", str),
@@ -95,6 +101,7 @@ def _target(s: Section, base: Target | None, known: dict[str, frozenset[str]] | 
         enabled=pick("enabled", lambda: s.get("enabled", bool, True)),
         remediation_vi=pick("remediation_vi", lambda: s.get("remediation_vi", str, None)),
         remediation_en=pick("remediation_en", lambda: s.get("remediation_en", str, None)),
+        **alert,
     )
     s.finish()
     if t.scope == "host" and t.required_ratio is None:
@@ -104,6 +111,18 @@ def _target(s: Section, base: Target | None, known: dict[str, frozenset[str]] | 
     if t.effective_to is not None and t.effective_to < t.effective_from:
         raise s.error("effective_to", "ends before effective_from")
     return t
+
+
+def _alert(s: Section) -> dict[str, str]:
+    a = s.section("alert", None)
+    if a is None:
+        return {}
+    duration = a.get("for", str, "6h")
+    if not _DURATION.match(duration):
+        raise a.error("for", f"a Prometheus duration such as 30m, 6h, 1d (got {duration!r})")
+    out = {"alert_for": duration, "alert_severity": a.choice("severity", SEVERITIES, "warning")}
+    a.finish()
+    return out
 
 
 def _site_types(s: Section) -> frozenset[str]:

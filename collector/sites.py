@@ -20,6 +20,8 @@ class Site:
     province: str
     district: str
     tokens: tuple[StoredToken, ...] = ()
+    latitude: float | None = None  # for the province map, when known
+    longitude: float | None = None
 
 
 def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
@@ -48,8 +50,11 @@ def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
         sites[sid] = Site(
             id=sid, name=s.get("name", str), type=s.choice("type", SITE_TYPES),
             province=s.get("province", str), district=s.get("district", str, ""),
-            tokens=tuple(tokens),
+            tokens=tuple(tokens), latitude=s.get("latitude", float, None),
+            longitude=s.get("longitude", float, None),
         )
+        if (sites[sid].latitude is None) != (sites[sid].longitude is None):
+            raise s.error("latitude", "give both latitude and longitude, or neither")
         s.finish()
     top.finish()
     return sites

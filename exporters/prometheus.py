@@ -100,8 +100,10 @@ def site_lines(view: SiteView) -> dict[str, list[str]]:
         out[family].append(f"{family}{{{_labels(**labels)}}} {float(value)!r}\n")
 
     sid, s = view.site.id, view.site
+    coords = {} if s.latitude is None else {"latitude": f"{s.latitude:.5f}",
+                                             "longitude": f"{s.longitude:.5f}"}
     add("yte_site_info", 1, site=sid, name=s.name, site_type=s.type, province=s.province,
-        district=s.district)
+        district=s.district, **coords)
     add("yte_site_hosts", len(view.hosts) - len(view.stale), site=sid, state="fresh")
     add("yte_site_hosts", len(view.stale), site=sid, state="stale")
     per_host: dict[str, list[tuple[str, float]]] = {}

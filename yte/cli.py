@@ -10,6 +10,7 @@ _GROUPS = {
     "agent": ("agent.cli", "agent"),
     "collector": ("collector.cli", "collector"),
     "demo": ("yte.demo", "demo"),
+    "exporters": ("exporters.cli", "exporters"),
 }
 
 

@@ -1,0 +1,200 @@
+"""Grafana dashboards as code: province overview, site, host. Generated JSON, checked in
+under configs/grafana/dashboards/ (`yte exporters dashboards`). Vietnamese titles first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+DS = {"type": "prometheus", "uid": "${datasource}"}
+PASS_MAPPINGS = [{"type": "value", "options": {
+    "1": {"text": "ĐẠT", "color": "green", "index": 0},
+    "0": {"text": "CHƯA ĐẠT", "color": "red", "index": 1}}},
+    {"type": "special", "options": {"match": "null", "result": {"text": "CHƯA RÕ",
+                                                                  "color": "yellow"}}}]
+SITE_FILTER = 'province=~"$province", district=~"$district", site_type=~"$site_type"'
+
+
+def _var(name: str, label: str, query: str, multi: bool = True) -> dict:
+    return {"name": name, "label": label, "type": "query", "datasource": DS,
+            "query": {"query": query, "refId": f"var-{name}"}, "definition": query,
+            "refresh": 2, "includeAll": multi, "multi": multi, "allValue": ".*" if multi else None,
+            "current": {}, "sort": 1}
+
+
+def _datasource_var() -> dict:
+    return {"name": "datasource", "label": "Nguồn dữ liệu / Data source", "type": "datasource",
+            "query": "prometheus", "current": {}}
+
+
+def _target(expr: str, legend: str = "", instant: bool = False, ref: str = "A") -> dict:
+    t = {"datasource": DS, "expr": expr, "refId": ref, "legendFormat": legend or "__auto"}
+    if instant:
+        t.update({"instant": True, "range": False, "format": "table"})
+    return t
+
+
+class Board:
+    def __init__(self, uid: str, title: str, variables: list[dict]):
+        self.uid, self.title, self.variables = uid, title, variables
+        self.panels: list[dict] = []
+        self._x = self._y = 0
+        self._row_h = 0
+
+    def add(self, kind: str, title: str, targets: list[dict], w: int = 12, h: int = 8,
+            **extra: Any) -> None:
+        if self._x + w > 24:
+            self._x, self._y = 0, self._y + self._row_h
+            self._row_h = 0
+        panel = {"id": len(self.panels) + 1, "type": kind, "title": title, "datasource": DS,
+                 "gridPos": {"x": self._x, "y": self._y, "w": w, "h": h}, "targets": targets,
+                 "fieldConfig": {"defaults": extra.pop("defaults", {}), "overrides": []},
+                 "options": extra.pop("options", {})}
+        panel.update(extra)
+        self.panels.append(panel)
+        self._x += w
+        self._row_h = max(self._row_h, h)
+
+    def json(self) -> dict:
+        return {"uid": self.uid, "title": self.title, "tags": ["yte"], "timezone": "browser",
+                "schemaVersion": 39, "version": 1, "editable": True, "refresh": "1m",
+                "time": {"from": "now-7d", "to": "now"},
+                "templating": {"list": self.variables}, "panels": self.panels}
+
+
+def _place_vars() -> list[dict]:
+    return [
+        _datasource_var(),
+        _var("province", "Tỉnh / Province", "label_values(yte_site_info, province)"),
+        _var("district", "Huyện / District",
+             'label_values(yte_site_info{province=~"$province"}, district)'),
+        _var("site_type", "Loại cơ sở / Site type",
+             'label_values(yte_site_info{province=~"$province"}, site_type)'),
+    ]
+
+
+def province_overview() -> dict:
+    b = Board("yte-province", "yte — Toàn tỉnh / Province overview", _place_vars())
+    b.add("stat", "Máy đang báo cáo / Reporting hosts",
+          [_target(f'sum(site:yte_site_hosts:info{{{SITE_FILTER}, state="fresh"}})')], w=6, h=4)
+    b.add("stat", "Máy quá hạn báo cáo / Stale hosts",
+          [_target(f'sum(site:yte_site_hosts:info{{{SITE_FILTER}, state="stale"}})')], w=6, h=4,
+          defaults={"thresholds": {"mode": "absolute", "steps": [
+              {"color": "green", "value": None}, {"color": "orange", "value": 1}]}})
+    b.add("stat", "Kết quả chưa rõ / Unknown results",
+          [_target(f'sum(site_check:yte_site_check_unknown:info{{{SITE_FILTER}}})')], w=6, h=4)
+    b.add("stat", "Cơ sở / Sites", [_target(f'count(yte_site_info{{{SITE_FILTER}}})')], w=6, h=4)
+    b.add("table", "Cơ sở × chỉ tiêu (ĐẠT / CHƯA ĐẠT) / Sites × checks",
+          [_target(f'site_check:yte_site_check_pass:info{{{SITE_FILTER}}}', instant=True)],
+          w=24, h=12, defaults={"mappings": PASS_MAPPINGS,
+                                "custom": {"cellOptions": {"type": "color-background"}}},
+          transformations=[{"id": "groupingToMatrix", "options": {
+              "columnField": "check", "rowField": "name", "valueField": "Value",
+              "emptyValue": "null"}}])
+    b.add("bargauge", "Tỷ lệ cơ sở đạt theo chỉ tiêu / Share of sites passing, per check",
+          [_target('province_site_type_check:yte_site_check_pass:ratio'
+                   '{province=~"$province", site_type=~"$site_type"}',
+                   "{{check}} — {{site_type}}")], w=12, h=10,
+          defaults={"unit": "percentunit", "min": 0, "max": 1},
+          options={"orientation": "horizontal", "displayMode": "gradient"})
+    b.add("timeseries", "Tỷ lệ cơ sở đạt theo thời gian / Share of sites passing over time",
+          [_target('province_check:yte_site_check_pass:ratio{province=~"$province"}',
+                   "{{check}}")], w=12, h=10, defaults={"unit": "percentunit", "min": 0, "max": 1})
+    b.add("geomap", "Bản đồ cơ sở / Sites on the map",
+          [_target(f'site_check:yte_site_check_pass:info{{{SITE_FILTER}}} * on (site) '
+                   'group_left (latitude, longitude) yte_site_info{latitude!=""}',
+                   instant=True)], w=24, h=12,
+          options={"view": {"id": "fit"}, "layers": [{
+              "type": "markers", "name": "Cơ sở / Sites",
+              "location": {"mode": "coords", "latitude": "latitude", "longitude": "longitude"},
+              "config": {"showLegend": True, "style": {"color": {"field": "Value"}}}}]},
+          defaults={"mappings": PASS_MAPPINGS})
+    return b.json()
+
+
+def site_dashboard() -> dict:
+    variables = _place_vars() + [_var(
+        "site", "Cơ sở / Site", f'label_values(yte_site_info{{{SITE_FILTER}}}, site)', False)]
+    b = Board("yte-site", "yte — Cơ sở / Site", variables)
+    b.add("stat", "Máy báo cáo / Reporting hosts",
+          [_target('yte_site_hosts{site="$site", state="fresh"}')], w=8, h=4)
+    b.add("stat", "Máy quá hạn / Stale hosts",
+          [_target('yte_site_hosts{site="$site", state="stale"}')], w=8, h=4)
+    b.add("stat", "Chỉ tiêu chưa đạt / Checks not met",
+          [_target('count(yte_site_check_pass{site="$site"} == 0) or vector(0)')], w=8, h=4)
+    b.add("table", "Chỉ tiêu của cơ sở / The site's checks",
+          [_target('yte_site_check_pass{site="$site"} * on (check) group_left (title_vi) '
+                   'yte_check_info', instant=True)], w=12, h=10,
+          defaults={"mappings": PASS_MAPPINGS})
+    b.add("table", "Máy × chỉ tiêu / Hosts × checks",
+          [_target('yte_host_check_pass{site="$site"} * on (host) group_left (hostname) '
+                   'yte_host_info{site="$site"}', instant=True)], w=12, h=10,
+          defaults={"mappings": PASS_MAPPINGS,
+                    "custom": {"cellOptions": {"type": "color-background"}}},
+          transformations=[{"id": "groupingToMatrix", "options": {
+              "columnField": "check", "rowField": "hostname", "valueField": "Value"}}])
+    b.add("timeseries", "Tỷ lệ máy đạt theo thời gian / Share of hosts passing over time",
+          [_target('yte_site_check_ratio{site="$site"}', "{{check}}")], w=24, h=9,
+          defaults={"unit": "percentunit", "min": 0, "max": 1})
+    b.add("table", "Các máy / Hosts",
+          [_target('yte_host_info{site="$site"}', instant=True)], w=24, h=8)
+    return b.json()
+
+
+def host_dashboard() -> dict:
+    variables = [_datasource_var(),
+                 _var("site", "Cơ sở / Site", "label_values(yte_site_info, site)", False),
+                 _var("host", "Máy / Host", 'label_values(yte_host_info{site="$site"}, host)',
+                      False)]
+    b = Board("yte-host", "yte — Máy / Host", variables)
+    b.add("stat", "Báo cáo gần nhất / Last report",
+          [_target('time() - yte_host_last_report_timestamp_seconds{host="$host"}')], w=6, h=4,
+          defaults={"unit": "s"})
+    b.add("stat", "Tường lửa / Firewall", [_target('yte_host_firewall_enabled{host="$host"}')],
+          w=6, h=4, defaults={"mappings": PASS_MAPPINGS})
+    b.add("stat", "Diệt virus / Antivirus", [_target('yte_host_antivirus_running{host="$host"}')],
+          w=6, h=4, defaults={"mappings": PASS_MAPPINGS})
+    b.add("stat", "Ổ hệ điều hành SSD / OS on SSD", [_target('yte_host_os_disk_ssd{host="$host"}')],
+          w=6, h=4, defaults={"mappings": PASS_MAPPINGS})
+    b.add("timeseries", "Bộ nhớ / Memory",
+          [_target('yte_host_memory_installed_bytes{host="$host"}', "lắp đặt / installed"),
+           _target('yte_host_memory_usable_bytes{host="$host"}', "sử dụng được / usable", ref="B")],
+          w=12, h=8, defaults={"unit": "bytes"})
+    b.add("state-timeline", "Chỉ tiêu theo thời gian / Checks over time",
+          [_target('yte_host_check_pass{host="$host"}', "{{check}}")], w=12, h=8,
+          defaults={"mappings": PASS_MAPPINGS})
+    b.add("state-timeline", "Đầu dò đọc được / Probes that read their facts",
+          [_target('yte_host_probe_success{host="$host"}', "{{probe}}")], w=24, h=6,
+          defaults={"mappings": [{"type": "value", "options": {
+              "1": {"text": "OK", "color": "green"}, "0": {"text": "CHƯA RÕ", "color": "yellow"}}}]})
+    return b.json()
+
+
+DASHBOARDS = {"yte-province.json": province_overview, "yte-site.json": site_dashboard,
+              "yte-host.json": host_dashboard}
+
+
+def render_dashboards() -> dict[str, str]:
+    return {name: json.dumps(fn(), ensure_ascii=False, indent=2) + "\n"
+            for name, fn in DASHBOARDS.items()}
+
+
+def expressions(dashboard: dict) -> list[str]:
+    """Every PromQL a dashboard runs: panel targets and variable queries (as selectors)."""
+    out = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    for v in dashboard["templating"]["list"]:
+        if v["type"] == "query":
+            query = v["query"]["query"]
+            inner = query[len("label_values("):query.rindex(",")]
+            out.append(inner)
+    return out
+
+
+def write_dashboards(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, content in render_dashboards().items():
+        (folder / name).write_text(content, encoding="utf-8")
+        out.append(folder / name)
+    return out

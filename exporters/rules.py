@@ -1,0 +1,122 @@
+"""Prometheus recording and alert rules, generated from the targets file so that a
+threshold, a severity or a delay lives in one place. `yte exporters rules` writes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from checks.targets import Target
+
+INFO_LABELS = "province, district, site_type, name"
+JOIN = f"* on (site) group_left ({INFO_LABELS}) yte_site_info"
+
+# level:metric:operation. site_check:* and province*:* are what a central Prometheus
+# federates; per-host series stay in the province.
+RECORDING = [
+    ("site_check:yte_site_check_pass:info", f"yte_site_check_pass {JOIN}"),
+    ("site_check:yte_site_check_unknown:info", f"yte_site_check_unknown {JOIN}"),
+    ("site_check:yte_site_check_ratio:info", f"yte_site_check_ratio {JOIN}"),
+    ("site_check:yte_site_check_value:info", f"yte_site_check_value {JOIN}"),
+    ("site:yte_site_hosts:info", f"yte_site_hosts {JOIN}"),
+    ("province_check:yte_site_check_pass:ratio",
+     "avg by (province, check) (site_check:yte_site_check_pass:info)"),
+    ("province_site_type_check:yte_site_check_pass:ratio",
+     "avg by (province, site_type, check) (site_check:yte_site_check_pass:info)"),
+    ("province_check:yte_site_check_unknown:sum",
+     "sum by (province, check) (site_check:yte_site_check_unknown:info)"),
+    ("province:yte_site_hosts:sum", "sum by (province, state) (site:yte_site_hosts:info)"),
+]
+
+
+def _threshold(t: Target) -> tuple[str, str]:
+    """The target in words (vi, en) for the alert text: the number lives in targets.yaml."""
+    if t.scope == "host":
+        pct = f"{t.required_ratio * 100:g} %"
+        return f"≥ {pct} số máy", f"≥ {pct} of the site's PCs"
+    clause = t.all_of[0]
+    ops = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "=", "ne": "≠"}
+    if isinstance(clause.value, bool):
+        return "có (khai báo)", "yes (declared)"
+    value = f"{clause.value * 100:g} %" if clause.fact.endswith("_ratio") else f"{clause.value}"
+    return f"{ops.get(clause.op, clause.op)} {value}", f"{ops.get(clause.op, clause.op)} {value}"
+
+
+def _anchor(check: str) -> str:
+    return check.replace(".", "-").replace("_", "-")
+
+
+def check_alert(t: Target, runbook_base: str) -> dict:
+    vi, en = _threshold(t)
+    return {
+        "alert": "YteSiteCheckFailing",
+        "expr": f'(yte_site_check_pass{{check="{t.id}"}} == 0) {JOIN}',
+        "for": t.alert_for,
+        "labels": {"severity": t.alert_severity, "scope": "site", "check": t.id},
+        "annotations": {
+            "summary": f"{{{{ $labels.name }}}}: CHƯA ĐẠT — {t.title_vi} / not met — {t.title_en}",
+            "description": f"Chỉ tiêu / target {t.id}: {vi} / {en}. Nguồn / source: {t.source}",
+            "runbook_url": f"{runbook_base}/YteSiteCheckFailing.md#{_anchor(t.id)}",
+        },
+    }
+
+
+def _fixed_alert(name: str, expr: str, duration: str, severity: str, vi: str, en: str,
+                 runbook_base: str, scope: str) -> dict:
+    return {"alert": name, "expr": expr, "for": duration,
+            "labels": {"severity": severity, "scope": scope},
+            "annotations": {"summary": f"{vi} / {en}",
+                            "runbook_url": f"{runbook_base}/{name}.md"}}
+
+
+def alert_rules(targets: Iterable[Target], runbook_base: str = "docs/runbooks",
+                collector_job: str = "yte") -> list[dict]:
+    rules = [check_alert(t, runbook_base) for t in sorted(targets, key=lambda t: t.id)
+             if t.enabled]
+    host = "{{ $labels.name }} — {{ $labels.host }}"
+    rules += [
+        _fixed_alert("YteHostStale", f"(yte_host_stale == 1) {JOIN}", "1h", "warning",
+                     f"{host}: máy không báo cáo", f"{host}: host stopped reporting",
+                     runbook_base, "host"),
+        _fixed_alert("YteHostAntivirusOff", f"(yte_host_antivirus_running == 0) {JOIN}", "2h",
+                     "critical", f"{host}: không có phần mềm diệt virus đang chạy",
+                     f"{host}: no antivirus running", runbook_base, "host"),
+        _fixed_alert("YteHostFirewallOff", f"(yte_host_firewall_enabled == 0) {JOIN}", "2h",
+                     "critical", f"{host}: tường lửa tắt", f"{host}: host firewall off",
+                     runbook_base, "host"),
+        _fixed_alert("YteCollectorDown", f'up{{job="{collector_job}"}} == 0', "5m", "critical",
+                     "Máy thu thập không trả lời", "the collector does not answer scrapes",
+                     runbook_base, "collector"),
+        _fixed_alert("YteCollectorNotScraped", f'absent(up{{job="{collector_job}"}})', "10m",
+                     "critical", "Prometheus không thu thập từ máy thu thập",
+                     "Prometheus is not scraping the collector", runbook_base, "collector"),
+    ]
+    return rules
+
+
+def render_rules(targets: Iterable[Target], runbook_base: str = "docs/runbooks",
+                 for_override: str | None = None) -> dict[str, str]:
+    """File name → content for configs/prometheus/rules/."""
+    header = ("# Generated by `yte exporters rules` from configs/targets.yaml: edit the "
+              "targets, then regenerate.\n")
+    alerts = alert_rules(targets, runbook_base)
+    if for_override is not None:  # tests only: fire at once
+        for rule in alerts:
+            rule["for"] = for_override
+    recording = {"groups": [{"name": "yte-recording", "rules": [
+        {"record": name, "expr": expr} for name, expr in RECORDING]}]}
+    alerting = {"groups": [{"name": "yte-alerts", "rules": alerts}]}
+    dump = {"width": 200, "sort_keys": False, "allow_unicode": True}
+    return {"yte-recording.yml": header + yaml.safe_dump(recording, **dump),
+            "yte-alerts.yml": header + yaml.safe_dump(alerting, **dump)}
+
+
+def write_rules(folder: Path, files: dict[str, str]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, content in files.items():
+        (folder / name).write_text(content, encoding="utf-8")
+        out.append(folder / name)
+    return out

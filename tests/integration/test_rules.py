@@ -1,0 +1,153 @@
+"""Alert and recording rules: promtool on the shipped files, promtool unit tests for every
+alert, generated rules in sync with targets.yaml, runbooks present."""
+
+import re
+import subprocess
+
+import yaml
+
+from checks.targets import load_targets, with_threshold
+from exporters.rules import render_rules
+from tests.conftest import need_binary
+from tests.fleet import ROOT
+
+RULES = ROOT / "configs/prometheus/rules"
+TARGETS = ROOT / "configs/targets.yaml"
+STEP_MINUTES = 1  # series step = evaluation interval: no gaps beyond the 5 m lookback
+INFO = {"site": "s1", "name": "Trạm Y tế xã A", "province": "Lâm Đồng",
+        "district": "Đức Trọng", "site_type": "commune_station"}
+
+
+def _minutes(duration: str) -> int:
+    n, unit = int(duration[:-1]), duration[-1]
+    return n * {"s": 1 / 60, "m": 1, "h": 60, "d": 1440}[unit]
+
+
+def _labels(d: dict) -> str:
+    return "{" + ",".join(f'{k}="{v}"' for k, v in d.items()) + "}"
+
+
+def _annotations(rule: dict, **values: str) -> dict:
+    out = {}
+    for key, text in rule["annotations"].items():
+        for name, value in values.items():
+            text = text.replace(f"{{{{ $labels.{name} }}}}", value)
+        out[key] = text
+    return out
+
+
+def _scenario(series: list[tuple[str, str]], rule: dict, labels: dict, delay: int = 0,
+              **template) -> dict:
+    """The condition holds from step 1 (+ ``delay`` minutes) for (for + 2 steps), then
+    clears: silent just before `for`, firing just after, silent after recovery."""
+    wait = int(_minutes(rule["for"]))
+    fail_steps = wait // STEP_MINUTES + 2 + delay
+    start = STEP_MINUTES + delay
+    return {
+        "interval": f"{STEP_MINUTES}m",
+        # "vxN" is N+1 values, but "_xN" is N missing samples
+        "input_series": [{"series": s, "values": v.format(fail=fail_steps - 1, gap=fail_steps + 1,
+                                                          long=fail_steps + 400)}
+                         for s, v in series],
+        "alert_rule_test": [
+            {"eval_time": f"{start + wait - STEP_MINUTES}m", "alertname": rule["alert"],
+             "exp_alerts": []},
+            {"eval_time": f"{start + wait + STEP_MINUTES}m", "alertname": rule["alert"],
+             "exp_alerts": [{"exp_labels": labels,
+                             "exp_annotations": _annotations(rule, **template)}]},
+            {"eval_time": f"{start + (fail_steps + 7) * STEP_MINUTES}m", "alertname": rule["alert"],
+             "exp_alerts": []},
+        ],
+    }
+
+
+def promtool_tests(rules: list[dict]) -> list[dict]:
+    info = (f"yte_site_info{_labels(INFO)}", "1x{long}")
+    tests = []
+    for rule in rules:
+        name = rule["alert"]
+        base = {"severity": rule["labels"]["severity"], "scope": rule["labels"]["scope"], **INFO}
+        if name == "YteSiteCheckFailing":
+            check = rule["labels"]["check"]
+            series = [info, (f'yte_site_check_pass{{site="s1",check="{check}"}}',
+                             "1 0x{fail} 1x200")]
+            tests.append(_scenario(series, rule, {**base, "check": check}, name=INFO["name"]))
+        elif name.startswith("YteHost"):
+            metric = {"YteHostStale": ("yte_host_stale", "0 1x{fail} 0x200"),
+                      "YteHostAntivirusOff": ("yte_host_antivirus_running", "1 0x{fail} 1x200"),
+                      "YteHostFirewallOff": ("yte_host_firewall_enabled", "1 0x{fail} 1x200")}[name]
+            series = [info, (f'{metric[0]}{{site="s1",host="h1"}}', metric[1])]
+            tests.append(_scenario(series, rule, {**base, "host": "h1"}, name=INFO["name"],
+                                   host="h1"))
+        elif name == "YteCollectorDown":
+            series = [('up{job="yte",instance="collector:8746"}', "1 0x{fail} 1x200")]
+            tests.append(_scenario(series, rule, {"severity": "critical", "scope": "collector",
+                                                  "job": "yte", "instance": "collector:8746"}))
+        elif name == "YteCollectorNotScraped":
+            series = [('up{job="yte",instance="collector:8746"}', "1 _x{gap} 1x200")]
+            # absent() holds only once the last sample leaves the 5 m lookback
+            tests.append(_scenario(series, rule, {"severity": "critical", "scope": "collector",
+                                                  "job": "yte"}, delay=5))
+        else:
+            raise AssertionError(f"no promtool scenario for alert {name}: add one")
+    return tests
+
+
+def test_shipped_files_pass_promtool_and_amtool():
+    promtool, amtool = need_binary("promtool"), need_binary("amtool")
+    for args in (["check", "config", str(ROOT / "configs/prometheus/prometheus.yml")],
+                 ["check", "rules", *map(str, sorted(RULES.glob("*.yml")))]):
+        done = subprocess.run([promtool, *args], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run([amtool, "check-config", str(ROOT / "configs/alertmanager/alertmanager.yml")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_promtool_unit_tests_cover_every_alert(tmp_path):
+    promtool = need_binary("promtool")
+    rules = yaml.safe_load((RULES / "yte-alerts.yml").read_text())["groups"][0]["rules"]
+    tests = promtool_tests(rules)
+    assert len(tests) == len(rules)  # every alert rule has its scenario
+    test_file = tmp_path / "alerts_test.yml"
+    test_file.write_text(yaml.safe_dump({
+        "rule_files": [str(RULES / "yte-alerts.yml"), str(RULES / "yte-recording.yml")],
+        "evaluation_interval": "1m", "tests": tests}, allow_unicode=True, sort_keys=False))
+    done = subprocess.run([promtool, "test", "rules", str(test_file)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "SUCCESS" in done.stdout
+
+
+def test_generated_rules_and_dashboards_are_in_sync():
+    targets = load_targets([TARGETS])
+    for name, content in render_rules(targets.values()).items():
+        assert (RULES / name).read_text() == content, f"regenerate: yte exporters rules ({name})"
+    from exporters.grafana import render_dashboards
+
+    for name, content in render_dashboards().items():
+        on_disk = (ROOT / "configs/grafana/dashboards" / name).read_text()
+        assert on_disk == content, f"regenerate: yte exporters dashboards ({name})"
+
+
+def test_changing_a_threshold_changes_the_alert_rule():
+    targets = load_targets([TARGETS])
+    before = render_rules(targets.values())["yte-alerts.yml"]
+    targets["pc.ram_ssd"] = targets["pc.ram_ssd"].__class__(
+        **{**targets["pc.ram_ssd"].__dict__, "required_ratio": 0.7, "alert_for": "3d"})
+    targets["unit.security_budget"] = with_threshold(targets["unit.security_budget"], 0, 0.15)
+    after = render_rules(targets.values())["yte-alerts.yml"]
+    assert before != after
+    assert "≥ 70 % số máy" in after and "≥ 50 % số máy" not in after
+    assert "≥ 15 %" in after and "for: 3d" in after
+
+
+def test_every_runbook_link_resolves():
+    rules = yaml.safe_load((RULES / "yte-alerts.yml").read_text())["groups"][0]["rules"]
+    for rule in rules:
+        url = rule["annotations"]["runbook_url"]
+        path, _, anchor = url.partition("#")
+        doc = ROOT / path
+        assert doc.exists(), url
+        if anchor:
+            assert re.search(rf'<a id="{re.escape(anchor)}"></a>', doc.read_text()), url
