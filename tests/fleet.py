@@ -85,7 +85,8 @@ sites:
 
 
 def make_bed(folder: Path, *, sites_yaml: str = SITES_YAML, extra: str = "",
-             declarations: str | None = None) -> Bed:
+             declarations: str | None = None,
+             site_ids: tuple[str, ...] = ("bv-tinh", "tyt-xa-a")) -> Bed:
     from collector.config import load_collector_config
     from collector.store import Store
     from collector.tokens import new_token
@@ -104,7 +105,7 @@ def make_bed(folder: Path, *, sites_yaml: str = SITES_YAML, extra: str = "",
     cfg = load_collector_config(folder / "collector.yaml")
     store = Store(cfg.database)
     tokens = {}
-    for site in ("bv-tinh", "tyt-xa-a"):
+    for site in site_ids:
         plain, stored = new_token()
         store.add_token(site, stored)
         tokens[site] = plain

@@ -1,0 +1,232 @@
+"""The monitoring stack for real: Prometheus scraping the collector with the shipped rules,
+Alertmanager routing to a webhook, every dashboard and rule expression run, and a central
+Prometheus federating two provinces."""
+
+import time
+
+import pytest
+import yaml
+
+from checks.targets import load_targets
+from exporters.grafana import DASHBOARDS, expressions
+from exporters.rules import RECORDING, render_rules
+from tests.fleet import ROOT, http, make_bed, make_report
+from tests.monitoring import Alertmanager, Prometheus, Webhook
+
+pytestmark = pytest.mark.integration
+YEAR = time.gmtime().tm_year
+NOW = time.time()
+
+SITES = """version: 1
+sites:
+  - id: bv-tinh
+    name: Bệnh viện tỉnh
+    type: hospital
+    province: {province}
+    district: Trung tâm
+    latitude: 11.9415
+    longitude: 108.4583
+  - id: tyt-xa-a
+    name: Trạm Y tế xã A
+    type: commune_station
+    province: {province}
+    district: Đức Trọng
+"""
+_DECLARED = ("perimeter_firewall", "lan_fiber", "router", "wifi_internal", "wifi_patients")
+GOOD = "{" + ", ".join(f"{k}: true" for k in _DECLARED) + "}"
+BAD = "{" + ", ".join(f"{k}: false" for k in _DECLARED) + "}"
+DECLARATIONS = f"""version: 1
+sites:
+  bv-tinh:
+    {YEAR}: {BAD}
+  tyt-xa-a:
+    {YEAR}: {GOOD}
+budgets:
+  bv-tinh:
+    {YEAR}: {{it_total_million_vnd: 2000, security_million_vnd: 100}}
+  tyt-xa-a:
+    {YEAR}: {{it_total_million_vnd: 50, security_million_vnd: 10}}
+"""
+
+
+def running_collector(folder, province="Lâm Đồng", sites_prefix=""):
+    from collector.app import build_app
+    from collector.config import load_collector_config
+    from collector.server import make_server, start_in_thread
+
+    sites = SITES.format(province=province)
+    decl = DECLARATIONS
+    if sites_prefix:
+        sites = sites.replace("id: bv-tinh", f"id: {sites_prefix}bv-tinh").replace(
+            "id: tyt-xa-a", f"id: {sites_prefix}tyt-xa-a")
+        decl = decl.replace("  bv-tinh:", f"  {sites_prefix}bv-tinh:").replace(
+            "  tyt-xa-a:", f"  {sites_prefix}tyt-xa-a:")
+    bed = make_bed(folder, sites_yaml=sites, declarations=decl,
+                   site_ids=(f"{sites_prefix}bv-tinh", f"{sites_prefix}tyt-xa-a"))
+    cfg = load_collector_config(bed.config)
+    app = build_app(cfg)
+    server = make_server(app, cfg)
+    thread = start_in_thread(server)
+
+    def stop():
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.close()
+
+    return bed, stop
+
+
+def post(bed, site, host, **facts):
+    rep = make_report(site, host, collected_at=facts.pop("collected_at", time.time()), **facts)
+    status = http("POST", bed.url + "/api/v1/reports", rep, token=bed.tokens[site])[0]
+    assert status == 201
+
+
+def prometheus_config(targets, *, alertmanager=None, interval="1s"):
+    alerting = ""
+    if alertmanager:
+        alerting = ("alerting:\n  alertmanagers:\n    - static_configs:\n"
+                    f"        - targets: ['127.0.0.1:{alertmanager.port}']\n")
+    return (f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
+            "rule_files: [yte-recording.yml, yte-alerts.yml]\n" + alerting +
+            "scrape_configs:\n  - job_name: yte\n    static_configs:\n"
+            f"      - targets: [{', '.join(repr(t) for t in targets)}]\n")
+
+
+def rules(for_override=None):
+    targets = load_targets([ROOT / "configs/targets.yaml"])
+    return render_rules(targets.values(), for_override=for_override)
+
+
+@pytest.fixture
+def province(tmp_path):
+    """A fleet where bv-tinh fails every enabled check and tyt-xa-a passes them all."""
+    bed, stop = running_collector(tmp_path / "collector")
+    post(bed, "bv-tinh", "h-b1", media="hdd", firewall=False, antivirus=False, ipv6=False)
+    post(bed, "bv-tinh", "h-b2", collected_at=NOW - 4 * 86400)  # stale
+    post(bed, "tyt-xa-a", "h-a1")
+    post(bed, "tyt-xa-a", "h-a2")
+    prom = Prometheus(tmp_path / "prometheus", prometheus_config([f"127.0.0.1:{bed.port}"]),
+                      rules())
+    prom.wait_for('province_check:yte_site_check_pass:ratio', lambda r: len(r) >= 9)
+    yield bed, prom
+    prom.stop()
+    stop()
+
+
+def _substitute(expr: str) -> str:
+    return (expr.replace('"$province"', '".*"').replace('"$district"', '".*"')
+            .replace('"$site_type"', '".*"').replace("$site", "bv-tinh").replace("$host", "h-b1"))
+
+
+def test_every_dashboard_and_rule_expression_parses_and_returns_data(province):
+    bed, prom = province
+    alert_exprs = [r["expr"] for r in yaml.safe_load(rules()["yte-alerts.yml"])["groups"][0]["rules"]]
+    collector_down = [e for e in alert_exprs if 'job="yte"' in e]
+    checked = 0
+    for name, build in DASHBOARDS.items():
+        for expr in expressions(build()):
+            assert prom.query(_substitute(expr)), f"{name}: no data for {expr}"
+            checked += 1
+    for record, expr in RECORDING:
+        assert prom.query(expr), f"recording rule {record}: no data"
+        assert prom.query(record), f"{record} was not recorded"
+        checked += 1
+    for expr in alert_exprs:
+        result = prom.query(expr)  # parses in every case …
+        if expr in collector_down:
+            assert result == [], f"{expr} fires while the collector is up"
+        else:
+            assert result, f"alert expression returned no data on a failing fleet: {expr}"
+        checked += 1
+    assert checked >= 40
+
+
+def test_alertmanager_sends_one_grouped_notification_and_a_resolved_one(tmp_path):
+    bed, stop = running_collector(tmp_path / "collector")
+    hook = Webhook()
+    shipped = yaml.safe_load((ROOT / "configs/alertmanager/alertmanager.yml").read_text())
+    for receiver in shipped["receivers"]:  # the shipped routing tree, delivered to the test
+        for key in [k for k in receiver if k.endswith("_configs")]:
+            del receiver[key]
+        receiver["webhook_configs"] = [{"url": hook.url, "send_resolved": True}]
+    shipped["global"] = {"resolve_timeout": "5m"}
+    shipped["route"].update(group_wait="1s", group_interval="2s", repeat_interval="1h")
+    am = Alertmanager(tmp_path / "alertmanager", yaml.safe_dump(shipped, allow_unicode=True))
+    prom = None
+    try:
+        post(bed, "tyt-xa-a", "h-a1")
+        post(bed, "tyt-xa-a", "h-a2")
+        prom = Prometheus(tmp_path / "prometheus", prometheus_config(
+            [f"127.0.0.1:{bed.port}"], alertmanager=am), rules(for_override="0s"))
+        prom.wait_for('yte_site_check_pass{site="tyt-xa-a",check="pc.firewall"}',
+                      lambda r: r and r[0]["value"][1] == "1")
+        time.sleep(3)
+
+        def site_notes(status):
+            return [n for n in hook.notifications if n["status"] == status
+                    and n["groupLabels"].get("alertname") == "YteSiteCheckFailing"
+                    and n["groupLabels"].get("site") == "tyt-xa-a"]
+
+        assert site_notes("firing") == []  # a compliant site raises nothing
+        post(bed, "tyt-xa-a", "h-a2", firewall=False)  # the site falls out of compliance
+        deadline = time.monotonic() + 40
+        while not site_notes("firing") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(5)  # anything else the group would send
+        firing = site_notes("firing")
+        assert len(firing) == 1, hook.notifications
+        alerts = firing[0]["alerts"]
+        assert [a["labels"]["check"] for a in alerts] == ["pc.firewall"]
+        labels = alerts[0]["labels"]
+        assert (labels["site"], labels["province"], labels["severity"]) == (
+            "tyt-xa-a", "Lâm Đồng", "critical")
+        assert alerts[0]["annotations"]["runbook_url"].endswith("#pc-firewall")
+
+        post(bed, "tyt-xa-a", "h-a2", firewall=True)  # fixed
+        deadline = time.monotonic() + 60
+        while not site_notes("resolved") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        resolved = site_notes("resolved")
+        assert len(resolved) == 1 and resolved[0]["alerts"][0]["labels"]["check"] == "pc.firewall"
+    finally:
+        if prom:
+            prom.stop()
+        am.stop()
+        hook.stop()
+        stop()
+
+
+def test_central_prometheus_federates_site_level_series_only(tmp_path):
+    a, stop_a = running_collector(tmp_path / "ca", "Lâm Đồng")
+    b, stop_b = running_collector(tmp_path / "cb", "Quảng Ngãi", sites_prefix="qn-")
+    proms = []
+    try:
+        for bed, prefix in ((a, ""), (b, "qn-")):
+            post(bed, f"{prefix}bv-tinh", f"{prefix}h1", firewall=False)
+            post(bed, f"{prefix}tyt-xa-a", f"{prefix}h2")
+            proms.append(Prometheus(tmp_path / f"p-{prefix or 'ld'}",
+                                    prometheus_config([f"127.0.0.1:{bed.port}"]), rules()))
+        match = '{__name__=~"site_check:.*|site:.*|province.*:.*"}'
+        central = Prometheus(tmp_path / "central", (
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: federate\n"
+            "    honor_labels: true\n    metrics_path: /federate\n"
+            f"    params:\n      'match[]': ['{match}']\n    static_configs:\n"
+            f"      - targets: ['127.0.0.1:{proms[0].port}', '127.0.0.1:{proms[1].port}']\n"))
+        proms.append(central)
+        both = central.wait_for(
+            'count by (province) (site_check:yte_site_check_pass:info)',
+            lambda r: {x["metric"]["province"] for x in r} == {"Lâm Đồng", "Quảng Ngãi"},
+            timeout=60)
+        assert len(both) == 2
+        ratio = central.query('province_check:yte_site_check_pass:ratio{check="pc.firewall"}')
+        assert {r["metric"]["province"]: float(r["value"][1]) for r in ratio} == {
+            "Lâm Đồng": 0.5, "Quảng Ngãi": 0.5}
+        assert central.query('{__name__=~"yte_host_.*"}') == []  # no per-host series travel
+        assert central.query('{__name__=~"yte_.*"}') == []  # only recorded aggregates
+        assert proms[0].query('count({__name__=~"yte_host_.*"})')  # they stay in the province
+    finally:
+        for p in proms:
+            p.stop()
+        stop_a()
+        stop_b()
