@@ -50,6 +50,8 @@ def judge_clause(c: Clause, facts: Mapping[str, Any], now: float) -> bool | None
     value = facts.get(c.fact)
     if value is None:
         return None
+    if c.scale != 1.0 and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = value * c.scale
     try:
         if c.op == "eq":
             return value == c.value

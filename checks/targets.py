@@ -22,6 +22,7 @@ class Clause:
     fact: str
     op: str
     value: Any
+    scale: float = 1.0  # the fact is multiplied by this first (e.g. goodput → link rate)
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,11 @@ def _clauses(s: Section, key: str, known_facts: frozenset[str] | None) -> tuple[
         if op in ("ge", "gt", "le", "lt", "within_days") and (
                 isinstance(value, (bool, str))):
             raise c.error("value", f"op {op} needs a number")
+        scale = c.get("scale", float, 1.0)
+        if scale <= 0:
+            raise c.error("scale", "a positive factor")
         c.finish()
-        out.append(Clause(fact, op, value))
+        out.append(Clause(fact, op, value, scale))
     return tuple(out)
 
 

@@ -17,27 +17,29 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from checks.declarations import SITE_FACTS, load_declarations
+from checks.declarations import load_declarations
 from checks.targets import load_targets
 from collector import log
 from collector.config import CollectorConfig
 from collector.ingest import Busy, Ingestor
 from collector.limits import RateLimiter
 from collector.sites import Site, load_sites
-from collector.state import Fleet
+from collector.speedtest import BLOCK, Leases, SpeedtestLimits
+from collector.state import Fleet, known_facts
 from collector.store import CONFLICT, DUPLICATE, HostRow, Incoming, Store
 from collector.tokens import StoredToken, token_id_of, verify
 from collector.views import site_json
 from collector.windows_batches import batch_report
 from exporters.prometheus import CONTENT_TYPE, MetricsCache
 from yte import __version__
-from yte.report import Report, ReportError, fact_names, parse_report
+from yte.report import Report, ReportError, parse_report
 
 OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
+IPV6_LARGE = b"yte-ipv6-path-mtu-check " * 160  # 4,000 bytes, more than IPv6's 1,280 minimum
 
 
 class Counters:
@@ -105,13 +107,18 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
     """Load and validate every file first: a half-valid configuration never serves."""
     log.setup(cfg.log_level)
     sites = load_sites(cfg.sites_file)
-    targets = load_targets(cfg.targets_files,
-                           known_facts={"host": fact_names(), "site": SITE_FACTS})
+    targets = load_targets(cfg.targets_files, known_facts=known_facts())
     declarations = load_declarations(cfg.declarations_file, set(sites))
     cfg.database.parent.mkdir(parents=True, exist_ok=True)
     store = Store(cfg.database)
+    bw = cfg.bandwidth
     fleet = Fleet(store, sites, targets, declarations, stale_after=cfg.stale_after_seconds,
-                  forget_after=cfg.forget_after_seconds, clock=clock)
+                  forget_after=cfg.forget_after_seconds, clock=clock,
+                  bandwidth_window=bw.window_days * 86400)
+    leases = Leases(SpeedtestLimits(
+        period_seconds=bw.period_hours * 3600, lease_seconds=bw.lease_seconds,
+        max_bytes_per_stream=bw.max_megabytes_per_stream << 20, max_streams=bw.max_streams,
+        window_seconds=bw.window_days * 86400), clock=clock)
     auth = Auth(sites, store, clock)
     counters = Counters()
     limits = cfg.limits
@@ -249,6 +256,104 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
                     "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
 
+    def site_of_request(request: Request) -> str:
+        return authenticate(request.headers.get("authorization", ""))
+
+    def lease_of(request: Request) -> str:
+        site = site_of_request(request)
+        if not leases.check(site, request.query_params.get("lease", "")):
+            raise Refused(403, "no_lease", "không giữ quyền đo của cơ sở",
+                          "no valid speed-test lease for this site: ask POST "
+                          "/api/v1/speedtest/lease first")
+        return site
+
+    async def speedtest_lease(request: Request) -> Response:
+        try:
+            site = site_of_request(request)
+            try:
+                host_id = str((await request.json())["host_id"])[:64]
+            except (ValueError, KeyError, TypeError):
+                raise Refused(400, "invalid", "thiếu host_id", "body must be {\"host_id\": …}",
+                              field="host_id") from None
+        except Refused as r:
+            return r.response()
+        lease, why, wait = leases.request(site, host_id)
+        if lease is None:
+            return JSONResponse({"granted": False, "reason": why, "retry_after": round(wait)})
+        log.event("speedtest_lease", site=site, host=host_id)
+        return JSONResponse({"granted": True, "lease_id": lease.lease_id,
+                             "expires_at": lease.expires_at,
+                             "max_bytes_per_stream": leases.limits.max_bytes_per_stream})
+
+    async def speedtest_release(request: Request) -> Response:
+        try:
+            site = site_of_request(request)
+        except Refused as r:
+            return r.response()
+        leases.release(site, request.path_params["lease"])
+        return Response(status_code=204)
+
+    async def speedtest_ping(request: Request) -> Response:
+        try:
+            site_of_request(request)
+        except Refused as r:
+            return r.response()
+        return Response(b"pong", media_type="text/plain")
+
+    async def speedtest_download(request: Request) -> Response:
+        try:
+            lease_of(request)
+        except Refused as r:
+            return r.response()
+        try:
+            wanted = int(request.query_params.get("bytes", "0"))
+        except ValueError:
+            wanted = 0
+        total = max(0, min(wanted or leases.limits.max_bytes_per_stream,
+                           leases.limits.max_bytes_per_stream))
+        if not leases.open_stream():
+            return Refused(503, "busy", "quá nhiều luồng đo", "too many speed-test streams",
+                           retry_after=10).response()
+
+        async def body():
+            try:
+                left = total
+                while left > 0:
+                    chunk = BLOCK if left >= len(BLOCK) else BLOCK[:left]
+                    left -= len(chunk)
+                    yield chunk
+            finally:
+                leases.close_stream()
+
+        return StreamingResponse(body(), media_type="application/octet-stream",
+                                 headers={"Content-Length": str(total),
+                                          "Cache-Control": "no-store"})
+
+    async def speedtest_upload(request: Request) -> Response:
+        try:
+            lease_of(request)
+        except Refused as r:
+            return r.response()
+        if not leases.open_stream():
+            return Refused(503, "busy", "quá nhiều luồng đo", "too many speed-test streams",
+                           retry_after=10).response()
+        received = 0
+        try:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > leases.limits.max_bytes_per_stream:
+                    return Refused(413, "too_large", "vượt giới hạn một lần đo",
+                                   "more than the bytes allowed per stream").response()
+        except ClientDisconnect:
+            pass  # the agent stops when its time is up: what arrived is what counts
+        finally:
+            leases.close_stream()
+        return JSONResponse({"bytes": received})
+
+    async def ipv6_large(request: Request) -> Response:
+        """A fixed 4,000-byte answer: arriving whole over IPv6 shows path MTU works."""
+        return Response(IPV6_LARGE, media_type="application/octet-stream")
+
     async def get_sites(request: Request) -> Response:
         views = await run_in_threadpool(fleet.views)
         return JSONResponse({"sites": [site_json(views[s], targets, False) for s in sorted(views)]})
@@ -293,11 +398,17 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
         Route("/openapi.yaml", get_openapi),
         Route("/api/v1/reports", starlette_fallback, methods=["POST"]),
         Route("/api/v1/windows-batches", post_windows_batch, methods=["POST"]),
+        Route("/api/v1/speedtest/lease", speedtest_lease, methods=["POST"]),
+        Route("/api/v1/speedtest/lease/{lease}", speedtest_release, methods=["DELETE"]),
+        Route("/api/v1/speedtest/ping", speedtest_ping),
+        Route("/api/v1/speedtest/download", speedtest_download),
+        Route("/api/v1/speedtest/upload", speedtest_upload, methods=["POST"]),
+        Route("/api/v1/ipv6/large", ipv6_large),
         Route("/api/v1/sites", get_sites),
         Route("/api/v1/sites/{site}", get_site),
     ])
     app.state.store, app.state.fleet, app.state.metrics = store, fleet, metrics
-    app.state.ingestor, app.state.counters = ingestor, counters
+    app.state.ingestor, app.state.counters, app.state.leases = ingestor, counters, leases
 
     def close() -> None:
         ingestor.close()

@@ -59,16 +59,15 @@ def serve(config_path: str, listen: str | None) -> None:
 @config_option
 def check(config_path: str) -> None:
     """Kiểm tra cấu hình / validate every configuration file, then exit."""
-    from checks.declarations import SITE_FACTS, load_declarations
+    from checks.declarations import load_declarations
     from checks.targets import load_targets
     from collector.sites import load_sites
-    from yte.report import fact_names
+    from collector.state import known_facts
 
     cfg = _config(config_path)
     try:
         sites = load_sites(cfg.sites_file)
-        targets = load_targets(cfg.targets_files,
-                               known_facts={"host": fact_names(), "site": SITE_FACTS})
+        targets = load_targets(cfg.targets_files, known_facts=known_facts())
         load_declarations(cfg.declarations_file, set(sites))
     except ConfigError as e:
         raise click.ClickException(str(e)) from None

@@ -21,6 +21,15 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Bandwidth:
+    period_hours: float = 8.0  # a site is measured about this often (± 25 %, random)
+    lease_seconds: float = 120.0
+    window_days: float = 7.0  # the site's value is the median of this window
+    max_megabytes_per_stream: int = 400
+    max_streams: int = 24
+
+
+@dataclass(frozen=True)
 class CollectorConfig:
     host: str
     port: int
@@ -35,6 +44,7 @@ class CollectorConfig:
     tls_key_file: Path | None = None
     allow_plain_http: bool = False
     log_level: str = "info"
+    bandwidth: Bandwidth = Bandwidth()
 
 
 def _limits(s: Section | None) -> Limits:
@@ -54,6 +64,22 @@ def _limits(s: Section | None) -> Limits:
         if getattr(limits, key) < 1:
             raise s.error(key, "at least 1")
     return limits
+
+
+def _bandwidth(s: Section | None) -> Bandwidth:
+    if s is None:
+        return Bandwidth()
+    d = Bandwidth()
+    out = Bandwidth(
+        period_hours=s.get("period_hours", float, d.period_hours),
+        lease_seconds=s.get("lease_seconds", float, d.lease_seconds),
+        window_days=s.get("window_days", float, d.window_days),
+        max_megabytes_per_stream=s.get("max_megabytes_per_stream", int,
+                                       d.max_megabytes_per_stream),
+        max_streams=s.get("max_streams", int, d.max_streams),
+    )
+    s.finish()
+    return out
 
 
 def load_collector_config(path: str | Path) -> CollectorConfig:
@@ -84,6 +110,7 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
         tls_key_file=key,
         allow_plain_http=s.get("allow_plain_http", bool, False),
         log_level=s.choice("log_level", LOG_LEVELS, "info"),
+        bandwidth=_bandwidth(s.section("bandwidth", None)),
     )
     s.finish()
     if cfg.forget_after_seconds < cfg.stale_after_seconds:

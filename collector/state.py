@@ -4,6 +4,7 @@ for sites that changed (and every ``refresh`` seconds, as time alone makes hosts
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from checks.declarations import Declarations
 from checks.evaluate import CheckResult, HostFacts, SiteInput, evaluate_site
 from checks.targets import Target, in_force
 from collector.sites import Site
-from collector.store import HostRow, Store
+from collector.store import HostRow, Measurement, Store
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,14 @@ class SiteView:
     hosts: tuple[HostRow, ...]  # not forgotten, newest report first
     stale: frozenset[str]  # host ids past stale_after
     evaluated_at: float
+    bandwidth: tuple[Measurement, ...] = ()  # the window's measurements, oldest first
 
 
 class Fleet:
     def __init__(self, store: Store, sites: dict[str, Site], targets: dict[str, Target],
                  declarations: Declarations, *, stale_after: float, forget_after: float,
-                 clock: Callable[[], float] = time.time, refresh: float = 60.0):
+                 clock: Callable[[], float] = time.time, refresh: float = 60.0,
+                 bandwidth_window: float = 7 * 86400):
         self.sites, self.targets, self.declarations = sites, targets, declarations
         self.stale_after, self.forget_after = stale_after, forget_after
         self.clock, self.refresh = clock, refresh
@@ -38,6 +41,11 @@ class Fleet:
         for row in store.hosts():
             if row.site in sites:
                 self._put(row)
+        self.bandwidth_window = bandwidth_window
+        self._measurements: dict[str, list[Measurement]] = {s: [] for s in sites}
+        for m in store.measurements(clock() - bandwidth_window):
+            if m.site in sites:
+                self._measurements[m.site].append(m)
         self._views: dict[str, SiteView] = {}
         self._dirty: set[str] = set(sites)
         self._evaluated_at = 0.0
@@ -57,6 +65,10 @@ class Fleet:
         with self._lock:
             old = self._hosts.get(row.host_id)
             self._put(row)
+            m = Measurement.from_row(row)
+            if m is not None:
+                self._measurements[row.site].append(m)
+                self._measurements[row.site].sort(key=lambda x: x.measured_at)
             self._dirty.add(row.site)
             if old is not None:
                 self._dirty.add(old.site)
@@ -86,11 +98,42 @@ class Fleet:
                       key=lambda r: (-r.collected_at, r.host_id))
         rows = [r for r in rows if now - r.collected_at <= self.forget_after]
         year = dt.date.fromtimestamp(now).year
+        window = [m for m in self._measurements[site.id]
+                  if now - m.measured_at <= self.bandwidth_window]
+        self._measurements[site.id] = window
+        site_facts = dict(self.declarations.site_facts(site.id, year))
+        site_facts.update(bandwidth_facts(window))
         site_input = SiteInput(
             site.id, site.type,
             tuple(HostFacts(r.host_id, r.hostname, r.collected_at, r.facts) for r in rows),
-            self.declarations.site_facts(site.id, year),
+            site_facts,
         )
         results = evaluate_site(site_input, targets, now=now, stale_after=self.stale_after)
         stale = frozenset(r.host_id for r in rows if now - r.collected_at > self.stale_after)
-        return SiteView(site, tuple(results), tuple(rows), stale, now)
+        return SiteView(site, tuple(results), tuple(rows), stale, now, tuple(window))
+
+
+BANDWIDTH_FACTS = frozenset({"bandwidth.download_bps", "bandwidth.upload_bps",
+                             "bandwidth.measurements"})
+
+
+def known_facts() -> dict[str, frozenset[str]]:
+    """Facts a target may name: each host's reported facts (and what the collector derives
+    from them), each site's declared, budget and measured facts."""
+    from checks.declarations import SITE_FACTS
+    from yte.report import fact_names
+
+    return {"host": fact_names() | DERIVED_HOST_FACTS, "site": SITE_FACTS | BANDWIDTH_FACTS}
+
+
+DERIVED_HOST_FACTS: frozenset[str] = frozenset()
+
+
+def bandwidth_facts(window: list[Measurement]) -> dict[str, float | int | None]:
+    """The site's bandwidth: the median of the window, so one bad reading neither fails
+    nor passes a site. No measurement is unknown, not 0."""
+    downs = [m.download_bps for m in window if m.download_bps is not None]
+    ups = [m.upload_bps for m in window if m.upload_bps is not None]
+    return {"bandwidth.download_bps": statistics.median(downs) if downs else None,
+            "bandwidth.upload_bps": statistics.median(ups) if ups else None,
+            "bandwidth.measurements": len(window)}

@@ -44,6 +44,17 @@ CREATE TABLE IF NOT EXISTS hosts (
     facts        TEXT NOT NULL,
     probes       TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS measurements (
+    report_id    TEXT PRIMARY KEY,
+    site         TEXT NOT NULL,
+    host_id      TEXT NOT NULL,
+    measured_at  REAL NOT NULL,
+    download_bps REAL,
+    upload_bps   REAL,
+    latency_ms   REAL,
+    server       TEXT
+);
+CREATE INDEX IF NOT EXISTS measurements_by_site ON measurements (site, measured_at);
 CREATE TABLE IF NOT EXISTS tokens (
     token_id   TEXT PRIMARY KEY,
     site       TEXT NOT NULL,
@@ -71,6 +82,28 @@ class HostRow:
     received_at: float
     facts: dict[str, Any]
     probes: dict[str, dict[str, Any]]  # probe → {status, reason, unknown: {fact: why}}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One bandwidth measurement of a site's uplink (bits per second)."""
+
+    site: str
+    host_id: str
+    measured_at: float
+    download_bps: float | None
+    upload_bps: float | None
+    latency_ms: float | None
+    server: str | None
+
+    @classmethod
+    def from_row(cls, row: HostRow) -> Measurement | None:
+        f = row.facts
+        down, up = f.get("bandwidth.download_bps"), f.get("bandwidth.upload_bps")
+        if down is None and up is None:
+            return None
+        return cls(row.site, row.host_id, row.collected_at, down, up,
+                   f.get("bandwidth.latency_ms"), f.get("bandwidth.server"))
 
 
 @dataclass(frozen=True)
@@ -158,6 +191,11 @@ class Store:
              row.source, row.report_id, row.collected_at, row.received_at,
              json.dumps(row.facts, separators=(",", ":")),
              json.dumps(row.probes, separators=(",", ":"))))
+        m = Measurement.from_row(row)
+        if m is not None:
+            db.execute("INSERT OR IGNORE INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (row.report_id, m.site, m.host_id, m.measured_at, m.download_bps,
+                        m.upload_bps, m.latency_ms, m.server))
         return STORED
 
     def hosts(self) -> Iterator[HostRow]:
@@ -167,6 +205,13 @@ class Store:
                 "collected_at, received_at, facts, probes FROM hosts").fetchall()
         for r in rows:
             yield HostRow(*r[:9], json.loads(r[9]), json.loads(r[10]))
+
+    def measurements(self, since: float) -> list[Measurement]:
+        with self._r_lock:
+            rows = self._r.execute(
+                "SELECT site, host_id, measured_at, download_bps, upload_bps, latency_ms, server "
+                "FROM measurements WHERE measured_at >= ? ORDER BY measured_at", (since,)).fetchall()
+        return [Measurement(*r) for r in rows]
 
     def report_count(self, site: str | None = None) -> int:
         with self._r_lock:

@@ -74,6 +74,14 @@ SITE_FAMILIES: tuple[tuple[str, str], ...] = (
     ("yte_site_check_threshold", "The threshold of a site-scope check."),
     ("yte_site_check_hosts", "Reporting hosts by result of a host-scope check."),
     ("yte_site_hosts", "Hosts known at the site, fresh or stale."),
+    ("yte_site_bandwidth_measurements", "Bandwidth measurements of the site in the window."),
+    ("yte_site_bandwidth_median_download_bytes_per_second",
+     "Median download goodput of the window: the site's value for its check."),
+    ("yte_site_bandwidth_median_upload_bytes_per_second", "Median upload goodput of the window."),
+    ("yte_site_bandwidth_last_download_bytes_per_second", "Download goodput, last measurement."),
+    ("yte_site_bandwidth_last_upload_bytes_per_second", "Upload goodput, last measurement."),
+    ("yte_site_bandwidth_last_latency_seconds", "Median round trip, last measurement."),
+    ("yte_site_bandwidth_last_measurement_timestamp_seconds", "When the last measurement was."),
     ("yte_host_info", "Host metadata (join on host)."),
     ("yte_host_last_report_timestamp_seconds", "Collection time of the host's latest report."),
     ("yte_host_stale", "1 if the host has not reported within stale_after."),
@@ -106,6 +114,7 @@ def site_lines(view: SiteView) -> dict[str, list[str]]:
         district=s.district, **coords)
     add("yte_site_hosts", len(view.hosts) - len(view.stale), site=sid, state="fresh")
     add("yte_site_hosts", len(view.stale), site=sid, state="stale")
+    _bandwidth_lines(view, add)
     per_host: dict[str, list[tuple[str, float]]] = {}
     for r in view.results:
         add("yte_site_check_unknown", r.status == UNKNOWN, site=sid, check=r.check)
@@ -148,6 +157,28 @@ def site_lines(view: SiteView) -> dict[str, list[str]]:
             if v is not None:
                 add(metric, v, site=sid, host=hid)
     return out
+
+
+def _bandwidth_lines(view: SiteView, add: Callable[..., None]) -> None:
+    import statistics
+
+    sid = view.site.id
+    add("yte_site_bandwidth_measurements", len(view.bandwidth), site=sid)
+    for direction in ("download", "upload"):
+        values = [getattr(m, f"{direction}_bps") for m in view.bandwidth]
+        values = [v for v in values if v is not None]
+        if values:
+            add(f"yte_site_bandwidth_median_{direction}_bytes_per_second",
+                statistics.median(values) / 8, site=sid)
+    if view.bandwidth:
+        last = view.bandwidth[-1]
+        add("yte_site_bandwidth_last_measurement_timestamp_seconds", last.measured_at, site=sid)
+        for direction in ("download", "upload"):
+            value = getattr(last, f"{direction}_bps")
+            if value is not None:
+                add(f"yte_site_bandwidth_last_{direction}_bytes_per_second", value / 8, site=sid)
+        if last.latency_ms is not None:
+            add("yte_site_bandwidth_last_latency_seconds", last.latency_ms / 1000, site=sid)
 
 
 def _check_info(views: Mapping[str, SiteView], targets: Mapping[str, Target]) -> bytes:

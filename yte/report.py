@@ -76,9 +76,30 @@ class AntivirusFacts:
 
 @dataclass
 class Ipv6Facts:
-    addresses: list[str] = field(default_factory=list)  # "addr/scope", scope per RFC 4291
-    has_global_address: bool | None = None
+    addresses: list[str] = field(default_factory=list)  # "address/class" (global, link-local, …)
+    has_global_address: bool | None = None  # a global unicast address (site prefixes: collector)
     default_route: bool | None = None
+    endpoint: str | None = None  # what reachability was tested against
+    dns_aaaa: bool | None = None  # the configured name has an AAAA record
+    tcp_reachable: bool | None = None  # a TCP connection over IPv6 to the endpoint succeeded
+    large_response: bool | None = None  # > 1280 bytes arrived over IPv6 (path MTU works)
+    dual_stack_family: str | None = None  # "ipv6" | "ipv4": how the name was reached
+    router_advertisement: bool | None = None  # an RA was seen on the LAN (optional probe)
+
+
+@dataclass
+class BandwidthFacts:
+    """One measurement of the site's uplink, by the one agent holding the site's lease."""
+
+    download_bps: float | None = None  # goodput after ramp-up, bits per second
+    upload_bps: float | None = None
+    latency_ms: float | None = None  # median round trip
+    jitter_ms: float | None = None  # mean difference between consecutive round trips
+    server: str | None = None  # collector | iperf3 | librespeed, and where
+    streams: int | None = None
+    bytes_down: int | None = None  # moved in all, ramp-up included
+    bytes_up: int | None = None
+    duration_seconds: float | None = None
 
 
 @dataclass
@@ -93,6 +114,7 @@ FACT_TYPES: dict[str, type] = {
     "antivirus": AntivirusFacts,
     "ipv6": Ipv6Facts,
     "patches": PatchesFacts,
+    "bandwidth": BandwidthFacts,
 }
 
 
