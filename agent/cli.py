@@ -50,12 +50,34 @@ def build_report(cfg: AgentConfig | None, root: Path, site: str | None = None):
     except UnsupportedPlatform as e:
         raise click.ClickException(str(e)) from None
     ctx = Context(root=root)
+    host_id = _host_id(cfg, ctx, platform)
+    enabled: frozenset[str] = frozenset()
+    if cfg and cfg.bandwidth is not None:
+        access = _access(cfg, host_id)
+        if access is not None:
+            ctx.options.update(bandwidth_plan=cfg.bandwidth, access=access)
+            enabled = frozenset({"bandwidth"})
     return collect_report(
         ctx, platform=platform,
         site=site or (cfg.site if cfg else "unassigned"),
-        host_id=_host_id(cfg, ctx, platform),
+        host_id=host_id,
         disabled=cfg.disabled_probes if cfg else frozenset(),
+        enabled=enabled,
     )
+
+
+def _access(cfg: AgentConfig, host_id: str):
+    from agent.probes.bandwidth import Access
+    from agent.send import read_token
+    from agent.spool import SendError
+
+    if not cfg.collector_url or not cfg.token_file:
+        return None
+    try:
+        token = read_token(cfg.token_file)
+    except SendError:
+        return None  # the bandwidth probe then says it has no collector
+    return Access(cfg.collector_url, token, host_id, str(cfg.ca_file) if cfg.ca_file else None)
 
 
 @click.group()
@@ -85,6 +107,32 @@ def collect(config: str | None, as_json: bool, root: str, replay: str | None) ->
         from agent.show import format_report
 
         click.echo(format_report(report))
+
+
+@agent.command()
+@click.option("--config", "-c", type=click.Path(dir_okay=False), required=True)
+def bandwidth(config: str) -> None:
+    """Đo băng thông của cơ sở một lần / measure the site's bandwidth once (JSON)."""
+    import dataclasses
+
+    from agent.probe import run_probe
+    from agent.probes import bandwidth as bw
+
+    cfg = _load(config)
+    assert cfg is not None
+    if cfg.bandwidth is None:
+        raise click.ClickException("bandwidth: enabled: true is not set in the configuration")
+    ctx = Context()
+    from agent.probes import current_platform
+
+    access = _access(cfg, _host_id(cfg, ctx, current_platform()))
+    ctx.options.update(bandwidth_plan=cfg.bandwidth, access=access)
+    result = run_probe(bw.collect, ctx)
+    out = {"status": result.status, "reason": result.reason,
+           "duration_seconds": round(result.duration_seconds, 2),
+           "facts": dataclasses.asdict(result.facts) if result.facts else None}
+    click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    sys.exit(0 if result.status == "ok" else 1)
 
 
 def _spool(cfg: AgentConfig):

@@ -6,16 +6,18 @@ import socket
 import uuid
 
 from agent.probe import Context, run_probe
-from agent.probes import probes_for
+from agent.probes import OPT_IN, probes_for
 from yte import __version__
 from yte.report import Report
 
 
 def collect_report(ctx: Context, *, platform: str, site: str, host_id: str,
                    hostname: str | None = None, disabled: frozenset[str] = frozenset(),
-                   source: str = "agent") -> Report:
+                   enabled: frozenset[str] = frozenset(), source: str = "agent") -> Report:
+    """Every probe of the platform but the disabled ones; opt-in probes only if enabled."""
+    skip = disabled | (OPT_IN - enabled)
     results = {name: run_probe(fn, ctx)
-               for name, fn in probes_for(platform).items() if name not in disabled}
+               for name, fn in probes_for(platform).items() if name not in skip}
     return Report(
         report_id=str(uuid.uuid4()),
         host_id=host_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from yte.report import FACT_TYPES, ID_RE
 from yte.yamlconf import Section, load_yaml
@@ -26,6 +27,37 @@ class AgentConfig:
     spool_max_age_days: float = 30.0
     backoff_initial_seconds: float = 30.0
     backoff_max_seconds: float = 3600.0
+    bandwidth: Any = None  # agent.probes.bandwidth.Plan when measuring is enabled
+
+
+def _bandwidth(s: Section | None) -> Any:
+    """The measurement plan, or None when this agent does not measure."""
+    if s is None:
+        return None
+    from agent.probes.bandwidth import LIBRESPEED, Plan
+
+    enabled = s.get("enabled", bool, False)
+    kind = s.choice("server", ("collector", "http", "librespeed", "iperf3"), "collector")
+    d = Plan()
+    paths = LIBRESPEED if kind == "librespeed" else {}
+    plan = Plan(
+        kind="http" if kind == "librespeed" else kind,
+        url=s.get("url", str, None),
+        streams=s.get("streams", int, d.streams),
+        seconds=s.get("seconds_per_direction", float, d.seconds),
+        download_grace=s.get("download_grace_seconds", float, d.download_grace),
+        upload_grace=s.get("upload_grace_seconds", float, d.upload_grace),
+        max_bytes=int(s.get("max_megabytes", float, d.max_bytes / (1 << 20)) * (1 << 20)),
+        **paths,
+    )
+    s.finish()
+    if not 1 <= plan.streams <= 16:
+        raise s.error("streams", "from 1 to 16 (4 to 6 measure a line best)")
+    if plan.download_grace >= plan.seconds or plan.upload_grace >= plan.seconds:
+        raise s.error("seconds_per_direction", "longer than both grace periods")
+    if plan.kind in ("http", "iperf3") and not plan.url:
+        raise s.error("url", f"server {kind} needs its url")
+    return plan if enabled else None
 
 
 def load_agent_config(path: str | Path) -> AgentConfig:
@@ -66,6 +98,7 @@ def load_agent_config(path: str | Path) -> AgentConfig:
         spool_max_age_days=s.get("spool_max_age_days", float, 30.0),
         backoff_initial_seconds=s.get("backoff_initial_seconds", float, 30.0),
         backoff_max_seconds=s.get("backoff_max_seconds", float, 3600.0),
+        bandwidth=_bandwidth(s.section("bandwidth", None)),
     )
     s.finish()
     if cfg.interval_seconds < 60:

@@ -46,7 +46,13 @@ def check_json(r: CheckResult, t: Target, view: SiteView) -> dict:
                                 for h in r.unknown_hosts]
     else:
         out["op"], out["threshold"] = first.op, first.value
-        out["unit"] = "ratio" if first.fact.endswith("_ratio") else None
+        out["unit"] = ("ratio" if first.fact.endswith("_ratio") else
+                       "bps" if first.fact.endswith("_bps") else None)
+        if first.scale != 1.0:
+            out["scale"] = first.scale
+            out["estimate"] = None if r.value is None else r.value * first.scale
+        if first.fact.startswith("bandwidth."):
+            out["measurements"] = len(view.bandwidth)
     return out
 
 

@@ -101,6 +101,11 @@ def province_overview() -> dict:
     b.add("timeseries", "Tỷ lệ cơ sở đạt theo thời gian / Share of sites passing over time",
           [_target('province_check:yte_site_check_pass:ratio{province=~"$province"}',
                    "{{check}}")], w=12, h=10, defaults={"unit": "percentunit", "min": 0, "max": 1})
+    b.add("bargauge", "Băng thông trung vị theo cơ sở / Median download per site",
+          [_target('yte_site_bandwidth_median_download_bytes_per_second * 8 * on (site) '
+                   f'group_left (name) yte_site_info{{{SITE_FILTER}}}', "{{name}}")], w=24, h=10,
+          defaults={"unit": "bps", "min": 0},
+          options={"orientation": "horizontal", "displayMode": "gradient"})
     b.add("geomap", "Bản đồ cơ sở / Sites on the map",
           [_target(f'site_check:yte_site_check_pass:info{{{SITE_FILTER}}} * on (site) '
                    'group_left (latitude, longitude) yte_site_info{latitude!=""}',
@@ -135,8 +140,16 @@ def site_dashboard() -> dict:
           transformations=[{"id": "groupingToMatrix", "options": {
               "columnField": "check", "rowField": "hostname", "valueField": "Value"}}])
     b.add("timeseries", "Tỷ lệ máy đạt theo thời gian / Share of hosts passing over time",
-          [_target('yte_site_check_ratio{site="$site"}', "{{check}}")], w=24, h=9,
+          [_target('yte_site_check_ratio{site="$site"}', "{{check}}")], w=12, h=9,
           defaults={"unit": "percentunit", "min": 0, "max": 1})
+    b.add("timeseries", "Băng thông theo thời gian / Bandwidth over time",
+          [_target('yte_site_bandwidth_last_download_bytes_per_second{site="$site"} * 8',
+                   "tải xuống / download"),
+           _target('yte_site_bandwidth_last_upload_bytes_per_second{site="$site"} * 8',
+                   "tải lên / upload", ref="B"),
+           _target('yte_site_bandwidth_median_download_bytes_per_second{site="$site"} * 8',
+                   "trung vị tải xuống / median download", ref="C")],
+          w=12, h=9, defaults={"unit": "bps", "min": 0})
     b.add("table", "Các máy / Hosts",
           [_target('yte_host_info{site="$site"}', instant=True)], w=24, h=8)
     return b.json()

@@ -29,6 +29,8 @@ def requirement(check: dict[str, Any]) -> str:
         return "có / yes" if value else "không / no"
     if check.get("unit") == "ratio" and value is not None:
         return f"{_OPS.get(op, op)} {vn_percent(value, 0)}"
+    if check.get("unit") == "bps" and value is not None:
+        return f"{_OPS.get(op, op)} {vn_number(value / 1e6, 0)} Mbps"
     return f"{_OPS.get(op, op)} {value}"
 
 
@@ -43,11 +45,18 @@ def achieved(check: dict[str, Any]) -> str:
         return text
     value = check.get("value")
     if value is None:
+        if check.get("evidence") == "measured":
+            return "chưa đo / not measured"
         return "chưa khai báo / not declared"
     if isinstance(check.get("threshold"), bool):
         return "có / yes" if value else "không / no"
     if check.get("unit") == "ratio":
         return vn_percent(value, 2)
+    if check.get("unit") == "bps":
+        text = f"trung vị / median {vn_number(value / 1e6)} Mbps"
+        if check.get("estimate") is not None:
+            text += f" ≈ {vn_number(check['estimate'] / 1e6)} Mbps đường truyền / link"
+        return text + f" ({check.get('measurements', 0)} lần đo)"
     return vn_number(value, 2)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from yte.report import (
     AntivirusFacts,
+    BandwidthFacts,
     FirewallFacts,
     HardwareFacts,
     Ipv6Facts,
@@ -28,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def make_report(site: str, host: str, *, collected_at: float, ram: int | None = 8 * GiB,
                 media: str | None = "ssd", firewall: bool | None = True,
                 antivirus: bool | None = True, ipv6: bool = True,
-                report_id: str | None = None) -> dict[str, Any]:
+                report_id: str | None = None, bandwidth_bps: float | None = None
+                ) -> dict[str, Any]:
     unknown = {"os_disk_media": "virtual disk"} if media is None else {}
     probes = {
         "hardware": ProbeResult("ok", HardwareFacts(
@@ -44,6 +46,12 @@ def make_report(site: str, host: str, *, collected_at: float, ram: int | None = 
         "patches": ProbeResult("ok", PatchesFacts(last_update_at=collected_at - 86400,
                                                   source="dpkg")),
     }
+    if bandwidth_bps is not None:
+        probes["bandwidth"] = ProbeResult("ok", BandwidthFacts(
+            download_bps=bandwidth_bps, upload_bps=bandwidth_bps * 0.9, latency_ms=12.0,
+            jitter_ms=1.5, server="collector test", streams=4,
+            bytes_down=int(bandwidth_bps * 4.5 / 8), bytes_up=int(bandwidth_bps * 4 / 8),
+            duration_seconds=9.0))
     return Report(report_id=report_id or str(uuid.uuid4()), host_id=host, hostname=f"pc-{host}",
                   site=site, agent_version="0.1.0", platform="linux",
                   collected_at=collected_at, probes=probes).to_json_obj()

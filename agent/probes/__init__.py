@@ -19,12 +19,17 @@ def current_platform() -> str:
     raise UnsupportedPlatform(f"no probes for platform {sys.platform!r}")
 
 
+# Probes that run only when the agent's configuration enables them.
+OPT_IN = frozenset({"bandwidth"})
+
+
 def probes_for(platform: str) -> dict[str, ProbeFn]:
     """Probe name → entry point. Modules load here, so a probe's imports cost nothing
     on a platform that does not use it."""
     if platform == "linux":
         from agent.probes import (
             antivirus_linux,
+            bandwidth,
             firewall_linux,
             hardware_linux,
             ipv6_linux,
@@ -37,10 +42,12 @@ def probes_for(platform: str) -> dict[str, ProbeFn]:
             "antivirus": antivirus_linux.collect,
             "ipv6": ipv6_linux.collect,
             "patches": patches_linux.collect,
+            "bandwidth": bandwidth.collect,
         }
     if platform == "windows":
         from agent.probes import (
             antivirus_windows,
+            bandwidth,
             firewall_windows,
             hardware_windows,
             ipv6_windows,
@@ -53,5 +60,6 @@ def probes_for(platform: str) -> dict[str, ProbeFn]:
             "antivirus": antivirus_windows.collect,
             "ipv6": ipv6_windows.collect,
             "patches": patches_windows.collect,
+            "bandwidth": bandwidth.collect,
         }
     raise UnsupportedPlatform(f"no probes for platform {platform!r}")

@@ -102,13 +102,14 @@ def rules(for_override=None):
 def province(tmp_path):
     """A fleet where bv-tinh fails every enabled check and tyt-xa-a passes them all."""
     bed, stop = running_collector(tmp_path / "collector")
-    post(bed, "bv-tinh", "h-b1", media="hdd", firewall=False, antivirus=False, ipv6=False)
+    post(bed, "bv-tinh", "h-b1", media="hdd", firewall=False, antivirus=False, ipv6=False,
+         bandwidth_bps=40e6)
     post(bed, "bv-tinh", "h-b2", collected_at=NOW - 4 * 86400)  # stale
     post(bed, "tyt-xa-a", "h-a1")
     post(bed, "tyt-xa-a", "h-a2")
     prom = Prometheus(tmp_path / "prometheus", prometheus_config([f"127.0.0.1:{bed.port}"]),
                       rules())
-    prom.wait_for('province_check:yte_site_check_pass:ratio', lambda r: len(r) >= 9)
+    prom.wait_for('province_check:yte_site_check_pass:ratio', lambda r: len(r) >= 10)
     yield bed, prom
     prom.stop()
     stop()

@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.declarations import SITE_FACTS
 from checks.targets import load_targets
-from yte.report import fact_names
+from collector.state import known_facts
 from yte.yamlconf import ConfigError
 
 ROOT = Path(__file__).parent.parent.parent
@@ -49,7 +48,7 @@ def test_unknown_fact_is_refused_when_facts_are_known(tmp_path):
     f.write_text("version: 1\ntargets:\n  - id: pc.ipv6\n    all_of:\n"
                  "      - {fact: ipv6.has_global_adress, op: eq, value: true}\n")
     with pytest.raises(ConfigError) as e:
-        load_targets([DEFAULTS, f], known_facts={"host": fact_names(), "site": SITE_FACTS})
+        load_targets([DEFAULTS, f], known_facts=known_facts())
     assert e.value.line == 5 and "ipv6.has_global_adress" in str(e.value)
 
 

@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from agent.config import load_agent_config
-from checks.declarations import SITE_FACTS, load_declarations
+from checks.declarations import load_declarations
 from checks.targets import load_targets
 from collector.config import load_collector_config
 from collector.sites import load_sites
-from yte.report import fact_names
+from collector.state import known_facts
 
 CONFIGS = Path(__file__).parent.parent.parent / "configs"
 
@@ -16,7 +16,7 @@ def test_examples_load():
     cfg = load_collector_config(CONFIGS / "collector.example.yaml")
     sites = load_sites(cfg.sites_file)
     targets = load_targets([*cfg.targets_files, CONFIGS / "targets.province.example.yaml"],
-                           known_facts={"host": fact_names(), "site": SITE_FACTS})
+                           known_facts=known_facts())
     decl = load_declarations(cfg.declarations_file, set(sites))
     assert {"bv-tinh", "tyt-xa-a"} <= set(sites) and "pc.ram_ssd" in targets
     assert decl.site_facts("tyt-xa-a", 2026)["budget.security_ratio"] is None

@@ -1,0 +1,299 @@
+"""The site's uplink: several parallel TCP streams each way, the ramp-up (slow start)
+left out before counting, bounded in time and bytes; latency and jitter from small
+round trips. One agent per site measures, holding the collector's lease.
+
+Servers: the collector's own endpoints (default), any HTTP server with the same shape
+(LibreSpeed's garbage/empty URLs), or an iperf3 server (`iperf3 -J`, parsed here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from agent.probe import Context, Observed, Unknown
+from agent.runner import CommandError
+from yte.report import BandwidthFacts
+
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Plan:
+    kind: str = "collector"  # collector | http | iperf3
+    url: str | None = None  # http: base URL; iperf3: host[:port]
+    download_path: str = "/api/v1/speedtest/download?bytes={bytes}"
+    upload_path: str = "/api/v1/speedtest/upload"
+    ping_path: str = "/api/v1/speedtest/ping"
+    streams: int = 4
+    seconds: float = 4.5  # per direction, grace included
+    download_grace: float = 1.0
+    upload_grace: float = 1.75  # upload needs longer: the sender's buffers fill first
+    max_bytes: int = 300 << 20  # per direction, all streams together
+    pings: int = 10
+
+
+LIBRESPEED = {"download_path": "/backend/garbage.php?ckSize=100",
+              "upload_path": "/backend/empty.php", "ping_path": "/backend/empty.php"}
+
+Samples = list[list[tuple[float, int]]]  # per stream: (time, bytes so far)
+
+
+# ---- pure computations -------------------------------------------------------------
+
+
+def bytes_at(samples: list[tuple[float, int]], t: float) -> float:
+    """Bytes a stream had moved at time t, interpolated between samples."""
+    if not samples or t <= samples[0][0]:
+        return 0.0 if not samples or t < samples[0][0] else float(samples[0][1])
+    prev_t, prev_b = samples[0]
+    for st, sb in samples[1:]:
+        if st >= t:
+            return prev_b + (sb - prev_b) * (t - prev_t) / (st - prev_t) if st > prev_t else sb
+        prev_t, prev_b = st, sb
+    return float(prev_b)
+
+
+def goodput_bps(samples: Samples, start: float, end: float) -> float:
+    """Bits per second moved by all streams together between start and end."""
+    if end <= start:
+        raise ValueError("empty measurement window")
+    moved = sum(bytes_at(s, end) - bytes_at(s, start) for s in samples)
+    return moved * 8 / (end - start)
+
+
+def latency(rtts: list[float]) -> tuple[float, float]:
+    """(median, jitter) in ms; jitter = mean absolute difference of consecutive RTTs."""
+    ms = [r * 1000 for r in rtts]
+    steps = [abs(a - b) for a, b in zip(ms, ms[1:], strict=False)]
+    jitter = statistics.fmean(steps) if steps else 0.0
+    return statistics.median(ms), jitter
+
+
+def parse_iperf3(text: str) -> tuple[float, int, int]:
+    """(goodput bits/s as received, bytes received, streams) from `iperf3 -J` output."""
+    doc = json.loads(text)
+    if "error" in doc:
+        raise ValueError(f"iperf3: {doc['error']}")
+    end = doc["end"]
+    received = end["sum_received"]
+    return float(received["bits_per_second"]), int(received["bytes"]), len(end.get("streams", []))
+
+
+# ---- I/O: HTTP streams ------------------------------------------------------------------
+
+
+class HttpTarget:
+    def __init__(self, base: str, headers: dict[str, str], ca_file: str | None = None):
+        self.parts = urllib.parse.urlsplit(base)
+        self.headers, self.ca_file = headers, ca_file
+
+    def connect(self):
+        import http.client
+
+        host, port = self.parts.hostname, self.parts.port
+        if self.parts.scheme == "https":
+            import ssl
+
+            context = ssl.create_default_context(cafile=self.ca_file)
+            return http.client.HTTPSConnection(host, port, timeout=15, context=context)
+        return http.client.HTTPConnection(host, port, timeout=15)
+
+    def path(self, template: str, **values: object) -> str:
+        return self.parts.path.rstrip("/") + template.format(**values)
+
+
+def _parallel(n: int, worker: Callable[[int, list], None]) -> Samples:
+    samples: Samples = [[] for _ in range(n)]
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            worker(i, samples[i])
+        except Exception as e:  # noqa: BLE001 - reported after the join
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors and not any(samples):
+        raise errors[0]
+    return samples
+
+
+def http_download(target: HttpTarget, plan: Plan, path: str, clock=time.perf_counter
+                  ) -> tuple[Samples, float]:
+    per_stream = plan.max_bytes // plan.streams
+    t0 = clock()
+    deadline = t0 + plan.seconds
+
+    def worker(_: int, out: list) -> None:
+        conn = target.connect()
+        try:
+            conn.request("GET", target.path(path, bytes=per_stream), headers=target.headers)
+            resp = conn.getresponse()
+            if resp.status != 200:
+                raise OSError(f"download answered {resp.status}: {resp.read(300)!r}")
+            total = 0
+            out.append((clock(), 0))
+            while clock() < deadline and total < per_stream:
+                data = resp.read1(CHUNK)
+                if not data:
+                    break
+                total += len(data)
+                out.append((clock(), total))
+        finally:
+            conn.close()
+
+    return _parallel(plan.streams, worker), t0
+
+
+def http_upload(target: HttpTarget, plan: Plan, path: str, clock=time.perf_counter
+                ) -> tuple[Samples, float]:
+    per_stream = plan.max_bytes // plan.streams
+    payload = os.urandom(CHUNK)
+    t0 = clock()
+    deadline = t0 + plan.seconds
+
+    def worker(_: int, out: list) -> None:
+        conn = target.connect()
+        try:
+            conn.putrequest("POST", target.path(path))
+            for k, v in {**target.headers, "Content-Type": "application/octet-stream",
+                         "Content-Length": str(per_stream)}.items():
+                conn.putheader(k, v)
+            conn.endheaders()
+            total = 0
+            out.append((clock(), 0))
+            while clock() < deadline and total < per_stream:
+                chunk = payload[: per_stream - total]
+                conn.send(chunk)
+                total += len(chunk)
+                out.append((clock(), total))
+            if total >= per_stream:
+                conn.getresponse().read()
+        finally:
+            conn.close()
+
+    return _parallel(plan.streams, worker), t0
+
+
+def http_pings(target: HttpTarget, plan: Plan, path: str, clock=time.perf_counter) -> list[float]:
+    conn = target.connect()
+    rtts = []
+    try:
+        for _ in range(plan.pings):
+            t = clock()
+            conn.request("GET", target.path(path), headers=target.headers)
+            conn.getresponse().read()
+            rtts.append(clock() - t)
+    finally:
+        conn.close()
+    return rtts[1:] if len(rtts) > 2 else rtts  # the first pays for the connection
+
+
+def measure_http(target: HttpTarget, plan: Plan, label: str) -> BandwidthFacts:
+    rtt_median, jitter = latency(http_pings(target, plan, plan.ping_path))
+    down, t0 = http_download(target, plan, plan.download_path)
+    up, t1 = http_upload(target, plan, plan.upload_path)
+    return BandwidthFacts(
+        download_bps=goodput_bps(down, t0 + plan.download_grace, t0 + plan.seconds),
+        upload_bps=goodput_bps(up, t1 + plan.upload_grace, t1 + plan.seconds),
+        latency_ms=round(rtt_median, 3), jitter_ms=round(jitter, 3), server=label,
+        streams=plan.streams, bytes_down=sum(s[-1][1] for s in down if s),
+        bytes_up=sum(s[-1][1] for s in up if s), duration_seconds=round(2 * plan.seconds, 2))
+
+
+def measure_iperf3(ctx: Context, plan: Plan) -> BandwidthFacts:
+    host, _, port = (plan.url or "").partition(":")
+    base = ["iperf3", "-c", host, "-p", port or "5201", "-J", "-P", str(plan.streams),
+            "-t", f"{plan.seconds - plan.download_grace:g}", "-O", f"{plan.download_grace:g}"]
+    results = []
+    for extra in (["-R"], []):  # -R: the server sends (download)
+        try:
+            done = ctx.run(base + extra, timeout=plan.seconds + 30)
+        except CommandError as e:
+            raise Unknown(f"iperf3: {e}") from None
+        results.append(parse_iperf3(done.stdout))
+    (down, bytes_down, streams), (up, bytes_up, _) = results
+    return BandwidthFacts(download_bps=down, upload_bps=up, server=f"iperf3 {plan.url}",
+                          streams=streams, bytes_down=bytes_down, bytes_up=bytes_up,
+                          duration_seconds=round(2 * plan.seconds, 2))
+
+
+# ---- the probe ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """How the agent reaches the collector (for the lease, and as the default server)."""
+
+    collector_url: str
+    token: str
+    host_id: str
+    ca_file: str | None = None
+
+
+def _lease(access: Access, method: str, path: str, body: dict | None = None) -> dict:
+    target = HttpTarget(access.collector_url, {"Authorization": f"Bearer {access.token}"},
+                        access.ca_file)
+    conn = target.connect()
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, target.path(path), body=data,
+                     headers={**target.headers, "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        raw = resp.read()
+        if resp.status >= 400:
+            raise Unknown(f"speed-test lease: collector answered {resp.status}: {raw[:200]!r}")
+        return json.loads(raw) if raw else {}
+    finally:
+        conn.close()
+
+
+def http_target(plan: Plan, access: Access, lease: str) -> tuple[HttpTarget, Plan, str]:
+    """The collector's endpoints (token and lease in the request), or another HTTP server."""
+    if plan.kind == "collector":
+        target = HttpTarget(access.collector_url, {"Authorization": f"Bearer {access.token}"},
+                            access.ca_file)
+        plan = replace(plan, download_path=f"{plan.download_path}&lease={lease}",
+                       upload_path=f"{plan.upload_path}?lease={lease}")
+        return target, plan, f"collector {access.collector_url}"
+    if not plan.url:
+        raise ValueError("bandwidth.url is needed for an http server")
+    return HttpTarget(plan.url, {}, access.ca_file), plan, f"http {plan.url}"
+
+
+def collect(ctx: Context) -> Observed:
+    plan: Plan = ctx.options.get("bandwidth_plan") or Plan()
+    access: Access | None = ctx.options.get("access")
+    if access is None:
+        raise Unknown("no collector to ask for the site's measurement lease")
+    try:
+        granted = _lease(access, "POST", "/api/v1/speedtest/lease", {"host_id": access.host_id})
+    except OSError as e:
+        raise Unknown(f"collector unreachable for the lease: {e}") from None
+    if not granted.get("granted"):
+        raise Unknown(f"skipped: {granted.get('reason', 'no lease')}")
+    lease = granted["lease_id"]
+    try:
+        if plan.kind == "iperf3":
+            facts = measure_iperf3(ctx, plan)
+        else:
+            facts = measure_http(*http_target(plan, access, lease))
+    except (OSError, ValueError) as e:
+        raise Unknown(f"measurement failed: {e}") from None
+    finally:
+        try:
+            _lease(access, "DELETE", f"/api/v1/speedtest/lease/{lease}")
+        except (OSError, Unknown):
+            pass  # the lease expires by itself
+    return Observed(facts)
