@@ -1,0 +1,117 @@
+"""The agent's bandwidth against the collector on a shaped link, side by side with iperf3
+on the same link in the same test; and one site, one test at a time."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from agent.probe import Context, run_probe
+from agent.probes import bandwidth as bw
+from tests.conftest import need_binary
+from tests.fleet import http, make_bed
+from tests.netns import Pair
+
+pytestmark = pytest.mark.integration
+RATES = (20, 80, 200)
+
+
+def iperf3(pair, reverse: bool) -> float:
+    out = subprocess.run(pair.argv(pair.b, "iperf3", "-c", pair.A4, "-J", "-P", "4", "-t", "4",
+                                   "-O", "1", *(["-R"] if reverse else [])),
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    return bw.parse_iperf3(out)[0]
+
+
+@pytest.fixture
+def shaped(tmp_path):
+    need_binary("iperf3")
+    pair = Pair()
+    procs = []
+    try:
+        bed = make_bed(tmp_path / "c", extra="bandwidth:\n  period_hours: 0\n")
+        bed.config.write_text(bed.config.read_text().replace("listen: 127.0.0.1:",
+                                                             f"listen: {pair.A4}:"))
+        procs.append(subprocess.Popen(pair.argv(pair.a, sys.executable, "-m", "yte.cli",
+                                                "collector", "serve", "--config", str(bed.config)),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        procs.append(subprocess.Popen(pair.argv(pair.a, "iperf3", "-s", "-B", pair.A4),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        url = f"http://{pair.A4}:{bed.port}"
+        deadline = time.monotonic() + 30
+        probe = f"import urllib.request; urllib.request.urlopen('{url}/healthz')"
+        while subprocess.run(pair.argv(pair.b, "python3", "-c", probe),
+                             capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline and procs[0].poll() is None, procs[0].stderr.read()
+            time.sleep(0.3)
+        (tmp_path / "token").write_text(bed.tokens["tyt-xa-a"])
+        (tmp_path / "token").chmod(0o600)
+        (tmp_path / "agent.yaml").write_text(
+            f"site: tyt-xa-a\ncollector_url: {url}\ntoken_file: token\nhost_id: h-measure\n"
+            "bandwidth:\n  enabled: true\n  streams: 4\n")
+        yield pair, tmp_path / "agent.yaml"
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=10)
+        pair.close()
+
+
+def agent_measure(pair, config) -> dict:
+    done = subprocess.run(pair.argv(pair.b, sys.executable, "-m", "yte.cli", "agent", "bandwidth",
+                                    "--config", str(config)),
+                          capture_output=True, text=True, timeout=120)
+    answer = json.loads(done.stdout)
+    assert done.returncode == 0, (answer, done.stderr)
+    return answer
+
+
+@pytest.mark.parametrize("mbit", RATES)
+def test_agent_within_10_percent_of_iperf3(shaped, mbit):
+    pair, config = shaped
+    pair.shape(mbit)
+    ref_down, ref_up = iperf3(pair, reverse=True), iperf3(pair, reverse=False)
+    answer = agent_measure(pair, config)
+    facts = answer["facts"]
+    for name, got, ref in (("download", facts["download_bps"], ref_down),
+                           ("upload", facts["upload_bps"], ref_up)):
+        error = abs(got - ref) / ref
+        assert error <= 0.10, f"{mbit} Mbit/s {name}: agent {got / 1e6:.1f}, iperf3 {ref / 1e6:.1f}"
+    assert ref_down < mbit * 1e6 * 1.02  # the shaping held
+    assert facts["streams"] == 4 and answer["duration_seconds"] <= 12
+    assert facts["latency_ms"] > 0
+
+
+def test_one_site_one_test_at_a_time(running):
+    bed, app = running
+    token = bed.tokens["tyt-xa-a"]
+    answers = []
+
+    def ask(host):
+        answers.append(json.loads(http("POST", bed.url + "/api/v1/speedtest/lease",
+                                       {"host_id": host}, token=token)[2]))
+
+    threads = [threading.Thread(target=ask, args=(h,)) for h in ("h-1", "h-2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    granted = [a for a in answers if a["granted"]]
+    refused = [a for a in answers if not a["granted"]]
+    assert len(granted) == 1 and len(refused) == 1
+    assert "being measured by host" in refused[0]["reason"]
+
+    # the agent that did not get it skips, and says why
+    ctx = Context(options={"access": bw.Access(bed.url, token, "h-3"),
+                           "bandwidth_plan": bw.Plan(seconds=2)})
+    result = run_probe(bw.collect, ctx)
+    assert result.status == "unknown" and result.reason.startswith("skipped: site is being")
+    # without the lease, the endpoints refuse
+    assert http("GET", bed.url + "/api/v1/speedtest/download?bytes=10", token=token)[0] == 403
+    # another site is not blocked by this one
+    other = json.loads(http("POST", bed.url + "/api/v1/speedtest/lease", {"host_id": "h-9"},
+                            token=bed.tokens["bv-tinh"])[2])
+    assert other["granted"] is True

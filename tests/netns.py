@@ -1,0 +1,65 @@
+"""Test hosts in network namespaces: two namespaces joined by a veth pair, addresses from
+198.18.0.0/15 and fd00::/8 only, the link shaped with tc. Always torn down."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from tests.conftest import IN_CI, need_binary
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        if IN_CI:
+            pytest.fail("CI runs as root: network namespace tests must run")
+        pytest.skip("network namespaces need root")
+
+
+def sh(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True, timeout=30)
+
+
+class Pair:
+    """Namespace `a` (server side) and `b` (client side), a: 198.18.0.1 / fd00:1::1,
+    b: 198.18.0.2 / fd00:1::2, on one veth link."""
+
+    A4, B4, A6, B6 = "198.18.0.1", "198.18.0.2", "fd00:1::1", "fd00:1::2"
+
+    def __init__(self):
+        need_root()
+        need_binary("ip")
+        need_binary("tc")
+        tag = uuid.uuid4().hex[:6]
+        self.a, self.b = f"yte-a-{tag}", f"yte-b-{tag}"
+        self.va, self.vb = f"yva{tag}", f"yvb{tag}"
+        sh("ip", "netns", "add", self.a)
+        sh("ip", "netns", "add", self.b)
+        sh("ip", "link", "add", self.va, "type", "veth", "peer", "name", self.vb)
+        for ns, dev, v4, v6 in ((self.a, self.va, self.A4, self.A6),
+                                (self.b, self.vb, self.B4, self.B6)):
+            sh("ip", "link", "set", dev, "netns", ns)
+            self.ns(ns, "ip", "link", "set", "lo", "up")
+            self.ns(ns, "ip", "addr", "add", f"{v4}/30", "dev", dev)
+            self.ns(ns, "ip", "-6", "addr", "add", f"{v6}/64", "dev", dev, "nodad")
+            self.ns(ns, "ip", "link", "set", dev, "up")
+
+    def ns(self, ns: str, *argv: str) -> None:
+        sh("ip", "netns", "exec", ns, *argv)
+
+    def argv(self, ns: str, *argv: str) -> list[str]:
+        return ["ip", "netns", "exec", ns, *argv]
+
+    def shape(self, mbit: float) -> None:
+        """Both directions limited to ``mbit`` by a token bucket on each end."""
+        burst = max(32 * 1024, int(mbit * 1e6 / 8 / 100))
+        for ns, dev in ((self.a, self.va), (self.b, self.vb)):
+            self.ns(ns, "tc", "qdisc", "replace", "dev", dev, "root", "tbf", "rate",
+                    f"{mbit}mbit", "burst", str(burst), "latency", "50ms")
+
+    def close(self) -> None:
+        for ns in (self.a, self.b):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
