@@ -60,12 +60,20 @@ def bytes_at(samples: list[tuple[float, int]], t: float) -> float:
     return float(prev_b)
 
 
-def goodput_bps(samples: Samples, start: float, end: float) -> float:
-    """Bits per second moved by all streams together between start and end."""
+def goodput_bps(samples: Samples, start: float, end: float, step: float = 0.05) -> float:
+    """Bits per second moved by all streams together between start and end: the
+    least-squares slope of their total, sampled every ``step`` seconds. A backlog read
+    in one gulp at an edge of the window (a thread that missed its turn) moves the slope
+    far less than it would move a difference of the two end points."""
     if end <= start:
         raise ValueError("empty measurement window")
-    moved = sum(bytes_at(s, end) - bytes_at(s, start) for s in samples)
-    return moved * 8 / (end - start)
+    n = max(2, int((end - start) / step) + 1)
+    ts = [start + (end - start) * i / (n - 1) for i in range(n)]
+    totals = [sum(bytes_at(s, t) for s in samples) for t in ts]
+    mean_t, mean_b = statistics.fmean(ts), statistics.fmean(totals)
+    num = sum((t - mean_t) * (b - mean_b) for t, b in zip(ts, totals, strict=True))
+    den = sum((t - mean_t) ** 2 for t in ts)
+    return num / den * 8
 
 
 def latency(rtts: list[float]) -> tuple[float, float]:

@@ -81,3 +81,13 @@ def test_link_rate_estimate_is_goodput_times_overhead(goodput, status):
     if goodput:
         assert result.value == goodput  # the figure shown is the measured goodput …
         assert target.all_of[0].scale == pytest.approx(1538 / 1448, abs=1e-3)  # … and its factor
+
+
+def test_a_backlog_gulp_at_the_window_edge_moves_the_slope_less_than_the_endpoints():
+    # steady 10 MB/s, but one stream read 0.5 MB of backlog just after the window opened
+    steady = [(t / 10, int(t / 10 * 10_000_000)) for t in range(0, 41)]
+    gulp = [(t, b + (500_000 if t >= 1.02 else 0)) for t, b in steady]
+    true = 80e6
+    endpoints = (bytes_at(gulp, 4.0) - bytes_at(gulp, 1.0)) * 8 / 3.0
+    slope = goodput_bps([gulp], 1.0, 4.0)
+    assert abs(slope - true) < abs(endpoints - true) / 2
