@@ -51,6 +51,12 @@ def build_report(cfg: AgentConfig | None, root: Path, site: str | None = None):
         raise click.ClickException(str(e)) from None
     ctx = Context(root=root)
     host_id = _host_id(cfg, ctx, platform)
+    if cfg and (cfg.ipv6_endpoint or cfg.collector_url):
+        from agent.probes.ipv6 import Endpoint
+
+        ctx.options["ipv6_endpoint"] = Endpoint(cfg.ipv6_endpoint or cfg.collector_url,
+                                                cfg.ipv6_timeout_seconds)
+        ctx.options["ipv6_router_advertisement"] = cfg.ipv6_router_advertisement
     enabled: frozenset[str] = frozenset()
     if cfg and cfg.bandwidth is not None:
         access = _access(cfg, host_id)

@@ -28,6 +28,9 @@ class AgentConfig:
     backoff_initial_seconds: float = 30.0
     backoff_max_seconds: float = 3600.0
     bandwidth: Any = None  # agent.probes.bandwidth.Plan when measuring is enabled
+    ipv6_endpoint: str | None = None  # reachability over IPv6; default: collector_url
+    ipv6_router_advertisement: bool = False  # listen for RAs (scapy, root)
+    ipv6_timeout_seconds: float = 3.0
 
 
 def _bandwidth(s: Section | None) -> Any:
@@ -58,6 +61,18 @@ def _bandwidth(s: Section | None) -> Any:
     if plan.kind in ("http", "iperf3") and not plan.url:
         raise s.error("url", f"server {kind} needs its url")
     return plan if enabled else None
+
+
+def _ipv6(s: Section | None) -> dict[str, Any]:
+    if s is None:
+        return {}
+    out = {"ipv6_endpoint": s.get("endpoint", str, None),
+           "ipv6_router_advertisement": s.get("router_advertisement", bool, False),
+           "ipv6_timeout_seconds": s.get("timeout_seconds", float, 3.0)}
+    s.finish()
+    if out["ipv6_endpoint"] and not out["ipv6_endpoint"].startswith(("http://", "https://")):
+        raise s.error("endpoint", "a URL, e.g. https://yte.soyte.example.vn:8746")
+    return out
 
 
 def load_agent_config(path: str | Path) -> AgentConfig:
@@ -99,6 +114,7 @@ def load_agent_config(path: str | Path) -> AgentConfig:
         backoff_initial_seconds=s.get("backoff_initial_seconds", float, 30.0),
         backoff_max_seconds=s.get("backoff_max_seconds", float, 3600.0),
         bandwidth=_bandwidth(s.section("bandwidth", None)),
+        **_ipv6(s.section("ipv6", None)),
     )
     s.finish()
     if cfg.interval_seconds < 60:

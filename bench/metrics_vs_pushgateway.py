@@ -25,6 +25,7 @@ HOSTS, SITES, RUNS = 10_000, 500, 20
 
 
 def build_store(folder: Path, port: int) -> tuple[Path, str]:
+    from collector.derive import derive
     from collector.store import HostRow, Store
     from collector.tokens import new_token
     from tests.fleet import make_report
@@ -48,7 +49,7 @@ def build_store(folder: Path, port: int) -> tuple[Path, str]:
                           media=("ssd", "hdd", None)[h % 3], firewall=h % 7 != 0)
         r = parse_report(obj)
         store.ingest(HostRow(r.host_id, r.site, r.hostname, r.platform, r.agent_version,
-                             r.source, r.report_id, r.collected_at, now, r.flat_facts(),
+                             r.source, r.report_id, r.collected_at, now, derive(r.flat_facts(), ()),
                              {n: {"status": p.status, "reason": p.reason, "unknown": p.unknown}
                               for n, p in r.probes.items()}), "{}")
     token, stored = new_token()

@@ -43,6 +43,7 @@ class Target:
     remediation_en: str | None = None
     alert_for: str = "6h"  # how long a site must fail before Alertmanager is told
     alert_severity: str = "warning"
+    explain: str | None = None  # a host fact saying why a host fails (tallied per site)
 
     def in_force(self, day: dt.date) -> bool:
         return self.enabled and self.effective_from <= day and (
@@ -105,6 +106,7 @@ def _target(s: Section, base: Target | None, known: dict[str, frozenset[str]] | 
         enabled=pick("enabled", lambda: s.get("enabled", bool, True)),
         remediation_vi=pick("remediation_vi", lambda: s.get("remediation_vi", str, None)),
         remediation_en=pick("remediation_en", lambda: s.get("remediation_en", str, None)),
+        explain=pick("explain", lambda: s.get("explain", str, None)),
         **alert,
     )
     s.finish()

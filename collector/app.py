@@ -21,10 +21,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from agent.probes.ipv6 import LARGE_BYTES  # the size the agent expects
 from checks.declarations import load_declarations
 from checks.targets import load_targets
 from collector import log
 from collector.config import CollectorConfig
+from collector.derive import derive
 from collector.ingest import Busy, Ingestor
 from collector.limits import RateLimiter
 from collector.sites import Site, load_sites
@@ -39,7 +41,7 @@ from yte import __version__
 from yte.report import Report, ReportError, parse_report
 
 OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
-IPV6_LARGE = b"yte-ipv6-path-mtu-check " * 160  # 4,000 bytes, more than IPv6's 1,280 minimum
+IPV6_LARGE = (b"yte-ipv6-path-mtu-check " * (LARGE_BYTES // 24 + 1))[:LARGE_BYTES]
 
 
 class Counters:
@@ -196,7 +198,8 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
                 host_id=report.host_id, site=site, hostname=report.hostname,
                 platform=report.platform, agent_version=report.agent_version,
                 source=report.source, report_id=report.report_id,
-                collected_at=report.collected_at, received_at=now, facts=report.flat_facts(),
+                collected_at=report.collected_at, received_at=now,
+                facts=derive(report.flat_facts(), sites[site].ipv6_prefixes),
                 probes={name: {"status": p.status, "reason": p.reason, "unknown": p.unknown}
                         for name, p in report.probes.items()})
             item = Incoming(row, body.decode("utf-8", errors="replace"),

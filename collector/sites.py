@@ -22,6 +22,7 @@ class Site:
     tokens: tuple[StoredToken, ...] = ()
     latitude: float | None = None  # for the province map, when known
     longitude: float | None = None
+    ipv6_prefixes: tuple[str, ...] = ()  # the site's own prefixes: addresses in them are global
 
 
 def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
@@ -52,12 +53,28 @@ def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
             province=s.get("province", str), district=s.get("district", str, ""),
             tokens=tuple(tokens), latitude=s.get("latitude", float, None),
             longitude=s.get("longitude", float, None),
+            ipv6_prefixes=_prefixes(s),
         )
         if (sites[sid].latitude is None) != (sites[sid].longitude is None):
             raise s.error("latitude", "give both latitude and longitude, or neither")
         s.finish()
     top.finish()
     return sites
+
+
+def _prefixes(s: Section) -> tuple[str, ...]:
+    from netaddr import AddrFormatError, IPNetwork
+
+    out = []
+    for _, text in s.items("ipv6_prefixes", []):
+        try:
+            net = IPNetwork(str(text))
+        except (AddrFormatError, ValueError):
+            raise s.error("ipv6_prefixes", f"not an IPv6 prefix: {text!r}") from None
+        if net.version != 6 or net.prefixlen > 64:
+            raise s.error("ipv6_prefixes", f"an IPv6 prefix of /64 or shorter (got {text!r})")
+        out.append(str(net.cidr))
+    return tuple(out)
 
 
 def load_sites(path: str | Path) -> dict[str, Site]:

@@ -126,7 +126,7 @@ def known_facts() -> dict[str, frozenset[str]]:
     return {"host": fact_names() | DERIVED_HOST_FACTS, "site": SITE_FACTS | BANDWIDTH_FACTS}
 
 
-DERIVED_HOST_FACTS: frozenset[str] = frozenset()
+from collector.derive import DERIVED as DERIVED_HOST_FACTS  # noqa: E402
 
 
 def bandwidth_facts(window: list[Measurement]) -> dict[str, float | int | None]:

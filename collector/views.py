@@ -40,6 +40,14 @@ def check_json(r: CheckResult, t: Target, view: SiteView) -> dict:
                         "stale": r.hosts_stale}
         out["failing_hosts"] = [{"host_id": h, "hostname": hosts[h].hostname}
                                 for h in r.failing_hosts]
+        if t.explain:  # which step fails most, and each failing host's own reason
+            tally: dict[str, int] = {}
+            for entry in out["failing_hosts"]:
+                why = hosts[entry["host_id"]].facts.get(t.explain)
+                entry["why"] = why
+                if why:
+                    tally[why] = tally.get(why, 0) + 1
+            out["failing_reasons"] = dict(sorted(tally.items(), key=lambda kv: -kv[1]))
         facts = [c.fact for c in t.all_of]
         out["unknown_hosts"] = [{"host_id": h, "hostname": hosts[h].hostname,
                                  "why": why_unknown(hosts[h], facts)}

@@ -23,13 +23,18 @@ def current_platform() -> str:
 OPT_IN = frozenset({"bandwidth"})
 
 
+def _bandwidth(ctx):
+    from agent.probes import bandwidth  # loaded only on the PC that measures
+
+    return bandwidth.collect(ctx)
+
+
 def probes_for(platform: str) -> dict[str, ProbeFn]:
     """Probe name → entry point. Modules load here, so a probe's imports cost nothing
     on a platform that does not use it."""
     if platform == "linux":
         from agent.probes import (
             antivirus_linux,
-            bandwidth,
             firewall_linux,
             hardware_linux,
             ipv6_linux,
@@ -42,12 +47,11 @@ def probes_for(platform: str) -> dict[str, ProbeFn]:
             "antivirus": antivirus_linux.collect,
             "ipv6": ipv6_linux.collect,
             "patches": patches_linux.collect,
-            "bandwidth": bandwidth.collect,
+            "bandwidth": _bandwidth,
         }
     if platform == "windows":
         from agent.probes import (
             antivirus_windows,
-            bandwidth,
             firewall_windows,
             hardware_windows,
             ipv6_windows,
@@ -60,6 +64,6 @@ def probes_for(platform: str) -> dict[str, ProbeFn]:
             "antivirus": antivirus_windows.collect,
             "ipv6": ipv6_windows.collect,
             "patches": patches_windows.collect,
-            "bandwidth": bandwidth.collect,
+            "bandwidth": _bandwidth,
         }
     raise UnsupportedPlatform(f"no probes for platform {platform!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.probe import Context, Observed, Unknown
-from agent.probes.ipv6 import classify
+from agent.probes.ipv6 import add_reachability, classify
 from yte.report import Ipv6Facts
 
 _RTF_REJECT = 0x0200
@@ -51,4 +51,6 @@ def collect(ctx: Context) -> Observed:
         has_global_address=any(cls == "global" for _, cls, _ in addrs),
         default_route=route,
     )
-    return Observed(facts)
+    unknown: dict[str, str] = {}
+    add_reachability(ctx, facts, unknown)
+    return Observed(facts, unknown)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.probe import Context, Observed, Unknown
-from agent.probes.ipv6 import classify
+from agent.probes.ipv6 import add_reachability, classify
 from agent.probes.windows import SourceFailed, source
 from yte.report import Ipv6Facts
 
@@ -40,4 +40,6 @@ def collect(ctx: Context) -> Observed:
     facts = Ipv6Facts(addresses=[f"{a}/{c}" for a, c in addrs],
                       has_global_address=any(c == "global" for _, c in addrs),
                       default_route=route)
-    return Observed(facts, {} if route is not None else {"default_route": "Get-NetRoute failed"})
+    unknown = {} if route is not None else {"default_route": "Get-NetRoute failed"}
+    add_reachability(ctx, facts, unknown)
+    return Observed(facts, unknown)

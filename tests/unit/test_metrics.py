@@ -8,6 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from checks.declarations import Declarations, parse_declarations
 from checks.targets import load_targets
+from collector.derive import derive
 from collector.sites import parse_sites
 from collector.state import Fleet
 from collector.store import HostRow, Store
@@ -24,7 +25,7 @@ DAY = 86400.0
 def row_of(obj, received=NOW):
     r = parse_report(obj)
     return HostRow(r.host_id, r.site, r.hostname, r.platform, r.agent_version, r.source,
-                   r.report_id, r.collected_at, received, r.flat_facts(),
+                   r.report_id, r.collected_at, received, derive(r.flat_facts(), ()),
                    {n: {"status": p.status, "reason": p.reason, "unknown": p.unknown}
                     for n, p in r.probes.items()})
 

@@ -1,0 +1,133 @@
+"""IPv6 readiness in network namespaces (fd00::/8), and scapy only when asked for."""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fleet import SITES_YAML, make_bed
+from tests.netns import Pair
+
+pytestmark = pytest.mark.integration
+SITES = SITES_YAML.replace("    district: Đức Trọng\n",
+                           "    district: Đức Trọng\n    ipv6_prefixes: ['fd00:1::/64']\n")
+
+
+@pytest.fixture
+def v6(tmp_path):
+    pair = Pair()
+    hosts_dir = Path("/etc/netns") / pair.b
+    proc = None
+    try:
+        bed = make_bed(tmp_path / "c", sites_yaml=SITES)
+        bed.config.write_text(bed.config.read_text().replace("listen: 127.0.0.1:", "listen: '[::]:")
+                           .replace("\ndatabase:", "'\ndatabase:", 1))
+        hosts_dir.mkdir(parents=True)
+        (hosts_dir / "hosts").write_text(f"127.0.0.1 localhost\n{pair.A6} collector.yte.test\n")
+        pair.ns(pair.b, "ip", "-6", "route", "add", "default", "via", pair.A6)
+        proc = subprocess.Popen(pair.argv(pair.a, sys.executable, "-m", "yte.cli", "collector",
+                                          "serve", "--config", str(bed.config)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = f"http://[{pair.A6}]:{bed.port}"
+        check = f"import urllib.request; urllib.request.urlopen('{url}/healthz')"
+        deadline = time.monotonic() + 30
+        while subprocess.run(pair.argv(pair.b, "python3", "-c", check),
+                             capture_output=True).returncode:
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+            time.sleep(0.3)
+        (tmp_path / "token").write_text(bed.tokens["tyt-xa-a"])
+        (tmp_path / "token").chmod(0o600)
+        (tmp_path / "agent.yaml").write_text(
+            f"site: tyt-xa-a\ncollector_url: {url}\ntoken_file: token\nspool_dir: spool\n"
+            f"host_id: h-v6\nipv6:\n  endpoint: http://collector.yte.test:{bed.port}\n")
+        yield pair, bed, url, tmp_path / "agent.yaml"
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=10)
+        shutil.rmtree(hosts_dir, ignore_errors=True)
+        pair.close()
+
+
+def report_and_judge(pair, url, config):
+    done = subprocess.run(pair.argv(pair.b, sys.executable, "-m", "yte.cli", "agent", "run",
+                                    "--once", "--config", str(config)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    check = ("import urllib.request, json; print(urllib.request.urlopen("
+             f"'{url}/api/v1/sites/tyt-xa-a').read().decode())")
+    out = subprocess.run(pair.argv(pair.a, "python3", "-c", check.replace(f"[{pair.A6}]",
+                                                                          "[::1]")),
+                         capture_output=True, text=True, timeout=30).stdout
+    detail = json.loads(out)
+    return next(c for c in detail["checks"] if c["check"] == "pc.ipv6")
+
+
+def test_ready_then_no_route_then_link_local_only(v6):
+    pair, bed, url, config = v6
+    ipv6 = report_and_judge(pair, url, config)
+    assert ipv6["status"] == "pass" and ipv6["hosts"]["passing"] == 1
+
+    pair.ns(pair.b, "ip", "-6", "route", "del", "default")
+    ipv6 = report_and_judge(pair, url, config)
+    assert ipv6["status"] == "fail"
+    assert ipv6["failing_hosts"][0]["why"] == "no default route"
+    assert ipv6["failing_reasons"] == {"no default route": 1}
+
+    # only link-local left: the agent still reports over the link-local path itself
+    pair.ns(pair.b, "ip", "-6", "addr", "del", f"{pair.B6}/64", "dev", pair.vb)
+    pair.ns(pair.b, "ip", "-6", "route", "add", "default", "dev", pair.vb)
+    pair.ns(pair.a, "ip", "-6", "addr", "add", "fe80::a/64", "dev", pair.va, "nodad")
+    link_local = f"http://[fe80::a%{pair.vb}]:{bed.port}"
+    config.write_text(config.read_text().replace(url, link_local))
+    ipv6 = report_and_judge(pair, url, config)
+    assert ipv6["status"] == "fail"
+    assert ipv6["failing_hosts"][0]["why"].startswith("no global IPv6 address")
+
+
+def test_first_report_has_every_step(v6):
+    pair, bed, url, config = v6
+    done = subprocess.run(pair.argv(pair.b, sys.executable, "-m", "yte.cli", "agent", "collect",
+                                    "--json", "--config", str(config)),
+                          capture_output=True, text=True, timeout=60)
+    facts = json.loads(done.stdout)["probes"]["ipv6"]["facts"]
+    assert any(a.endswith("/unique-local") for a in facts["addresses"])  # the agent's view …
+    assert facts["has_global_address"] is False  # … the site's prefix is the collector's
+    assert facts["default_route"] is True and facts["dns_aaaa"] is True
+    assert facts["tcp_reachable"] is True and facts["large_response"] is True
+    assert facts["dual_stack_family"] == "ipv6"
+
+
+SCAPY_CHECK = """
+import json, sys
+from pathlib import Path
+from agent.collect import collect_report
+from agent.probe import Context
+from agent.probes.ipv6 import Endpoint
+ctx = Context(options={"ipv6_endpoint": Endpoint("http://[::1]:9", 0.5),
+                       "ipv6_router_advertisement": RA})
+report = collect_report(ctx, platform="linux", site="s", host_id="h")
+print(json.dumps({"scapy": any(m.split(".")[0] == "scapy" for m in sys.modules),
+                  "ra": report.probes["ipv6"].facts.router_advertisement,
+                  "why": report.probes["ipv6"].unknown.get("router_advertisement")}))
+"""
+
+
+def test_scapy_is_imported_only_for_the_router_advertisement_check():
+    plain = subprocess.run([sys.executable, "-c", SCAPY_CHECK.replace("RA", "False")],
+                           capture_output=True, text=True, timeout=60)
+    assert json.loads(plain.stdout)["scapy"] is False, plain.stderr
+    pair = Pair()  # the RA check sends a solicitation: only inside a namespace of our own
+    try:
+        ra = subprocess.run(pair.argv(pair.b, sys.executable, "-c",
+                                      SCAPY_CHECK.replace("RA", "True")),
+                            capture_output=True, text=True, timeout=60)
+        answer = json.loads(ra.stdout)
+        assert answer["scapy"] is True, ra.stderr
+        assert answer["ra"] is False or answer["why"]  # no router here: none seen
+    finally:
+        pair.close()
