@@ -70,6 +70,9 @@ def format_site(detail: dict[str, Any]) -> str:
             notes.append(f"  {i}. chưa rõ vì / unknown because: {c['reason']}")
         for h in c.get("unknown_hosts", [])[:10]:
             notes.append(f"  {i}. {h['hostname']} chưa rõ / unknown: {'; '.join(h['why'])}")
+        if c.get("failing_reasons"):
+            tally = "; ".join(f"{why}: {n}" for why, n in c["failing_reasons"].items())
+            notes.append(f"  {i}. lý do chưa đạt / why not met: {tally}")
         failing = [h["hostname"] for h in c.get("failing_hosts", [])]
         if failing:
             notes.append(f"  {i}. máy chưa đạt / failing: {', '.join(failing[:10])}"

@@ -115,3 +115,14 @@ def test_one_site_one_test_at_a_time(running):
     other = json.loads(http("POST", bed.url + "/api/v1/speedtest/lease", {"host_id": "h-9"},
                             token=bed.tokens["bv-tinh"])[2])
     assert other["granted"] is True
+
+
+def test_agent_with_an_iperf3_server(shaped):
+    pair, config = shaped
+    pair.shape(80)
+    config.write_text(config.read_text().replace(
+        "  streams: 4\n", f"  streams: 4\n  server: iperf3\n  url: {pair.A4}:5201\n"))
+    facts = agent_measure(pair, config)["facts"]
+    assert facts["server"] == f"iperf3 {pair.A4}:5201" and facts["streams"] == 4
+    for value in (facts["download_bps"], facts["upload_bps"]):
+        assert 0.85 * 80e6 < value < 80e6

@@ -130,3 +130,17 @@ def test_health_and_landing(running):
     assert json.loads(http("GET", bed.url + "/healthz")[2])["status"] == "ok"
     status, headers, body = http("GET", bed.url + "/")
     assert status == 200 and b"/metrics" in body and "text/html" in headers["content-type"]
+
+
+def test_table_tallies_the_failing_ipv6_step(running):
+    from exporters.table import format_site
+
+    bed, _ = running
+    tok = bed.tokens["tyt-xa-a"]
+    post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW, ipv6=False), tok)
+    post(bed, make_report("tyt-xa-a", "h2", collected_at=NOW, ipv6=False), tok)
+    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a")[2])
+    ipv6 = next(c for c in detail["checks"] if c["check"] == "pc.ipv6")
+    assert ipv6["failing_reasons"] == {
+        "no global IPv6 address (only link-local or unique-local)": 2}
+    assert "why not met: no global IPv6 address" in format_site(detail)
