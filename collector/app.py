@@ -202,8 +202,9 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
                 facts=derive(report.flat_facts(), sites[site].ipv6_prefixes),
                 probes={name: {"status": p.status, "reason": p.reason, "unknown": p.unknown}
                         for name, p in report.probes.items()})
-            item = Incoming(row, body.decode("utf-8", errors="replace"),
-                            hashlib.sha256(body).hexdigest())
+            stored_body = (body.decode("utf-8", errors="replace") if parse is parse_json_report
+                           else json.dumps(report.to_json_obj(), ensure_ascii=False))
+            item = Incoming(row, stored_body, hashlib.sha256(body).hexdigest())
             try:
                 result = await ingestor.submit(item)
             except Busy as e:

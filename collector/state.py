@@ -94,23 +94,31 @@ class Fleet:
             return dict(self._views)
 
     def _evaluate(self, site: Site, targets: list[Target], now: float) -> SiteView:
-        rows = sorted((self._hosts[h] for h in self._by_site[site.id]),
-                      key=lambda r: (-r.collected_at, r.host_id))
-        rows = [r for r in rows if now - r.collected_at <= self.forget_after]
-        year = dt.date.fromtimestamp(now).year
         window = [m for m in self._measurements[site.id]
                   if now - m.measured_at <= self.bandwidth_window]
         self._measurements[site.id] = window
-        site_facts = dict(self.declarations.site_facts(site.id, year))
-        site_facts.update(bandwidth_facts(window))
-        site_input = SiteInput(
-            site.id, site.type,
-            tuple(HostFacts(r.host_id, r.hostname, r.collected_at, r.facts) for r in rows),
-            site_facts,
-        )
-        results = evaluate_site(site_input, targets, now=now, stale_after=self.stale_after)
-        stale = frozenset(r.host_id for r in rows if now - r.collected_at > self.stale_after)
-        return SiteView(site, tuple(results), tuple(rows), stale, now, tuple(window))
+        rows = [self._hosts[h] for h in self._by_site[site.id]]
+        return evaluate_view(site, rows, window, targets, self.declarations, now=now,
+                             stale_after=self.stale_after, forget_after=self.forget_after)
+
+
+def evaluate_view(site: Site, rows: list[HostRow], window: list[Measurement],
+                  targets: list[Target], declarations: Declarations, *, now: float,
+                  stale_after: float, forget_after: float) -> SiteView:
+    """One site judged at ``now``: the live fleet and the year-end report both use it."""
+    rows = sorted((r for r in rows if now - r.collected_at <= forget_after),
+                  key=lambda r: (-r.collected_at, r.host_id))
+    year = dt.date.fromtimestamp(now).year
+    site_facts = dict(declarations.site_facts(site.id, year))
+    site_facts.update(bandwidth_facts(window))
+    site_input = SiteInput(
+        site.id, site.type,
+        tuple(HostFacts(r.host_id, r.hostname, r.collected_at, r.facts) for r in rows),
+        site_facts,
+    )
+    results = evaluate_site(site_input, targets, now=now, stale_after=stale_after)
+    stale = frozenset(r.host_id for r in rows if now - r.collected_at > stale_after)
+    return SiteView(site, tuple(results), tuple(rows), stale, now, tuple(window))
 
 
 BANDWIDTH_FACTS = frozenset({"bandwidth.download_bps", "bandwidth.upload_bps",

@@ -213,6 +213,25 @@ class Store:
                 "FROM measurements WHERE measured_at >= ? ORDER BY measured_at", (since,)).fetchall()
         return [Measurement(*r) for r in rows]
 
+    def reports_as_of(self, as_of: float) -> list[tuple[str, float, str]]:
+        """(site, received_at, body) of each host's latest report collected at or before
+        ``as_of``: the fleet as it stood then."""
+        with self._r_lock:
+            return self._r.execute(
+                """SELECT r.site, r.received_at, r.body FROM reports r
+                   JOIN (SELECT host_id, MAX(collected_at) AS latest FROM reports
+                         WHERE collected_at <= ? GROUP BY host_id) x
+                     ON r.host_id = x.host_id AND r.collected_at = x.latest""",
+                (as_of,)).fetchall()
+
+    def measurements_between(self, start: float, end: float) -> list[Measurement]:
+        with self._r_lock:
+            rows = self._r.execute(
+                "SELECT site, host_id, measured_at, download_bps, upload_bps, latency_ms, server "
+                "FROM measurements WHERE measured_at BETWEEN ? AND ? ORDER BY measured_at",
+                (start, end)).fetchall()
+        return [Measurement(*r) for r in rows]
+
     def report_count(self, site: str | None = None) -> int:
         with self._r_lock:
             if site is None:

@@ -1,0 +1,39 @@
+"""The fleet as it stood at a past moment, from the report history: what the year-end
+report reads (`--as-of`), judged with the live evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from checks.declarations import Declarations
+from checks.targets import Target, in_force
+from collector.derive import derive
+from collector.sites import Site
+from collector.state import SiteView, evaluate_view
+from collector.store import HostRow, Measurement, Store
+from yte.report import parse_report
+
+
+def views_as_of(store: Store, sites: dict[str, Site], targets: dict[str, Target],
+                declarations: Declarations, as_of: float, *, stale_after: float,
+                forget_after: float, bandwidth_window: float) -> dict[str, SiteView]:
+    """Each site judged at ``as_of`` with the targets in force that day."""
+    rows: dict[str, list[HostRow]] = {s: [] for s in sites}
+    for site, received_at, body in store.reports_as_of(as_of):
+        if site not in sites:
+            continue
+        r = parse_report(json.loads(body))
+        rows[site].append(HostRow(
+            r.host_id, site, r.hostname, r.platform, r.agent_version, r.source, r.report_id,
+            r.collected_at, received_at, derive(r.flat_facts(), sites[site].ipv6_prefixes),
+            {n: {"status": p.status, "reason": p.reason, "unknown": p.unknown}
+             for n, p in r.probes.items()}))
+    window: dict[str, list[Measurement]] = {s: [] for s in sites}
+    for m in store.measurements_between(as_of - bandwidth_window, as_of):
+        if m.site in window:
+            window[m.site].append(m)
+    active = in_force(targets, dt.date.fromtimestamp(as_of))
+    return {sid: evaluate_view(site, rows[sid], window[sid], active, declarations, now=as_of,
+                               stale_after=stale_after, forget_after=forget_after)
+            for sid, site in sites.items()}
