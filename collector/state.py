@@ -7,8 +7,9 @@ import datetime as dt
 import statistics
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from checks.declarations import Declarations
 from checks.evaluate import CheckResult, HostFacts, SiteInput, evaluate_site
@@ -25,6 +26,7 @@ class SiteView:
     stale: frozenset[str]  # host ids past stale_after
     evaluated_at: float
     bandwidth: tuple[Measurement, ...] = ()  # the window's measurements, oldest first
+    site_facts: Mapping[str, Any] = field(default_factory=dict)  # declared, budget, measured
 
 
 class Fleet:
@@ -118,7 +120,7 @@ def evaluate_view(site: Site, rows: list[HostRow], window: list[Measurement],
     )
     results = evaluate_site(site_input, targets, now=now, stale_after=stale_after)
     stale = frozenset(r.host_id for r in rows if now - r.collected_at > stale_after)
-    return SiteView(site, tuple(results), tuple(rows), stale, now, tuple(window))
+    return SiteView(site, tuple(results), tuple(rows), stale, now, tuple(window), site_facts)
 
 
 BANDWIDTH_FACTS = frozenset({"bandwidth.download_bps", "bandwidth.upload_bps",

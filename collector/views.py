@@ -61,6 +61,11 @@ def check_json(r: CheckResult, t: Target, view: SiteView) -> dict:
             out["estimate"] = None if r.value is None else r.value * first.scale
         if first.fact.startswith("bandwidth."):
             out["measurements"] = len(view.bandwidth)
+        kind = first.fact.split(".", 1)[0]
+        if kind in ("budget", "plan"):
+            facts = view.site_facts
+            out["basis"] = {"security_million_vnd": facts.get(f"{kind}.security_million_vnd"),
+                            "it_total_million_vnd": facts.get(f"{kind}.it_total_million_vnd")}
     return out
 
 

@@ -47,10 +47,18 @@ def achieved(check: dict[str, Any]) -> str:
     if value is None:
         if check.get("evidence") == "measured":
             return "chưa đo / not measured"
+        if check.get("evidence") == "budget" and (check.get("basis") or {}).get(
+                "it_total_million_vnd"):
+            return "không có số liệu chi tiết / no breakdown"
         return "chưa khai báo / not declared"
     if isinstance(check.get("threshold"), bool):
         return "có / yes" if value else "không / no"
     if check.get("unit") == "ratio":
+        basis = check.get("basis") or {}
+        if basis.get("it_total_million_vnd"):
+            return (f"{vn_number(basis['security_million_vnd'], 0)}/"
+                    f"{vn_number(basis['it_total_million_vnd'], 0)} triệu đồng "
+                    f"({vn_percent(value, 2)})")
         return vn_percent(value, 2)
     if check.get("unit") == "bps":
         text = f"trung vị / median {vn_number(value / 1e6)} Mbps"

@@ -11,6 +11,7 @@ _GROUPS = {
     "collector": ("collector.cli", "collector"),
     "demo": ("yte.demo", "demo"),
     "exporters": ("exporters.cli", "exporters"),
+    "report": ("yte.yearend", "report"),
 }
 
 

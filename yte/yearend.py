@@ -1,0 +1,97 @@
+"""`yte report`: the year-end report of a province (or a site), as it stood at a date,
+from the collector's report history, in the department's ĐẠT / CHƯA ĐẠT form."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import click
+
+from yte.yamlconf import ConfigError
+
+FORMATS = ("xlsx", "html", "pdf", "json")
+
+
+def as_of_moment(year: int, as_of: dt.date | None, now: float | None = None) -> dt.datetime:
+    """The end of --as-of's day; else the end of a past year, or now for the current one."""
+    if as_of is not None:
+        return dt.datetime.combine(as_of, dt.time(23, 59, 59))
+    current = dt.datetime.fromtimestamp(now or time.time())
+    end = dt.datetime(year, 12, 31, 23, 59, 59)
+    return min(end, current)
+
+
+def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
+             province: str | None = None, site: str | None = None):
+    """The YearReport (exporters.yearly) for the collector configured in ``config``."""
+    from checks.declarations import load_declarations
+    from checks.targets import load_targets
+    from collector.config import load_collector_config
+    from collector.history import views_as_of
+    from collector.sites import load_sites
+    from collector.state import known_facts
+    from collector.store import Store
+    from collector.views import site_json
+    from exporters.yearly import build
+
+    cfg = load_collector_config(config)
+    sites = load_sites(cfg.sites_file)
+    targets = load_targets(cfg.targets_files, known_facts=known_facts())
+    declarations = load_declarations(cfg.declarations_file, set(sites))
+    chosen = {k: v for k, v in sites.items()
+              if (province is None or v.province == province) and (site is None or k == site)}
+    if not chosen:
+        raise click.UsageError("không có cơ sở nào / no site matches --province/--site")
+    moment = as_of_moment(year, as_of)
+    if moment.year != year:
+        raise click.UsageError(f"--as-of {as_of} is not in {year}")
+    store = Store(cfg.database)
+    try:
+        views = views_as_of(store, chosen, targets, declarations, moment.timestamp(),
+                            stale_after=cfg.stale_after_seconds,
+                            forget_after=cfg.forget_after_seconds,
+                            bandwidth_window=cfg.bandwidth.window_days * 86400)
+    finally:
+        store.close()
+    details = [site_json(views[s], targets, True) for s in sorted(views)]
+    return build(details, year=year, as_of=moment, province=province)
+
+
+def write(report, fmt: str, out: Path) -> None:
+    from exporters import render
+
+    if fmt == "json":
+        out.write_text(render.to_json(report), encoding="utf-8")
+    elif fmt == "html":
+        out.write_text(render.to_html(report), encoding="utf-8")
+    elif fmt == "pdf":
+        render.write_pdf(report, out)
+    else:
+        render.write_xlsx(report, out)
+
+
+@click.command()
+@click.option("--config", "-c", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="the collector's YAML (its database, sites, targets, declarations)")
+@click.option("--year", required=True, type=int)
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]),
+              help="the figures of that day (default: the year's end, or today)")
+@click.option("--province")
+@click.option("--site")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="xlsx", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="default: bao-cao-YEAR.FORMAT")
+def report(config_path: str, year: int, as_of: dt.datetime | None, province: str | None,
+           site: str | None, fmt: str, out: str | None) -> None:
+    """Báo cáo năm ĐẠT / CHƯA ĐẠT / the year-end report (xlsx, html, pdf, json)."""
+    try:
+        result = generate(config_path, year, as_of=as_of.date() if as_of else None,
+                          province=province, site=site)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    path = Path(out or f"bao-cao-{year}.{fmt}")
+    write(result, fmt, path)
+    passing = sum(r.status == "pass" for r in result.summary)
+    click.echo(f"{path}: {len(result.summary)} chỉ tiêu, {passing} ĐẠT; "
+               f"{len(result.sites)} cơ sở; số liệu đến / as of {result.as_of}")
