@@ -20,6 +20,8 @@ def test_examples_load():
     decl = load_declarations(cfg.declarations_file, set(sites))
     assert {"bv-tinh", "tyt-xa-a"} <= set(sites) and "pc.ram_ssd" in targets
     assert decl.site_facts("tyt-xa-a", 2026)["budget.security_ratio"] is None
-    assert decl.site_facts("bv-tinh", 2026)["budget.security_ratio"] == 380 / 3200
+    # line items written "1.020" and "200,5" in the Vietnamese way: 380.5 of 3,200.5
+    assert decl.site_facts("bv-tinh", 2026)["budget.security_ratio"] == 380.5 / 3200.5
+    assert decl.plan_of("bv-tinh", 2026).id == "KH-CDS-2026-2030"
     agent = load_agent_config(CONFIGS / "agent.example.yaml")
     assert agent.site == "tyt-xa-a" and agent.interval_seconds == 900
