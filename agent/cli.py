@@ -196,8 +196,38 @@ def run(config: str, once: bool, root: str) -> None:
         sys.exit(1 if result.error else 0)
     schedule = Schedule(cfg.interval_seconds, cfg.jitter_seconds, cfg.backoff_initial_seconds,
                         cfg.backoff_max_seconds)
-    AgentLoop(schedule, lambda: collect_into_spool(cfg, Path(root)), lambda: flush_spool(cfg),
+
+    def collect() -> None:
+        collect_into_spool(cfg, Path(root))
+        if cfg.discovery is not None:
+            discover_if_due(cfg)
+
+    AgentLoop(schedule, collect, lambda: flush_spool(cfg),
               say=lambda m: click.echo(f"yte agent: {m}", err=True)).run()
+
+
+def discover_if_due(cfg: AgentConfig, now: float | None = None) -> bool:
+    """The site's scanner sweeps its LAN every discovery.interval_hours (state on disk, so
+    a restart does not sweep again); a failure is said, never fatal to reporting."""
+    from agent.discover_cli import discover_once
+
+    stamp = cfg.spool_dir / "last-discovery"
+    now = time.time() if now is None else now
+    try:
+        last = float(stamp.read_text())
+    except (OSError, ValueError):
+        last = 0.0
+    if now - last < cfg.discovery.interval_hours * 3600:
+        return False
+    try:
+        discover_once(cfg, interface=cfg.discovery.interface, rate=cfg.discovery.rate_pps,
+                      timeout=cfg.discovery.timeout_seconds, out=None)
+    except (click.ClickException, OSError, ValueError) as e:
+        click.echo(f"yte agent: quét mạng thất bại / discovery failed: {e}", err=True)
+        return False
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(str(now))
+    return True
 
 
 def _platform_option(f):

@@ -31,6 +31,7 @@ class AgentConfig:
     ipv6_endpoint: str | None = None  # reachability over IPv6; default: collector_url
     ipv6_router_advertisement: bool = False  # listen for RAs (scapy, root)
     ipv6_timeout_seconds: float = 3.0
+    discovery: Any = None  # DiscoveryConfig when this agent is its site's scanner
 
 
 def _bandwidth(s: Section | None) -> Any:
@@ -61,6 +62,31 @@ def _bandwidth(s: Section | None) -> Any:
     if plan.kind in ("http", "iperf3") and not plan.url:
         raise s.error("url", f"server {kind} needs its url")
     return plan if enabled else None
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    interval_hours: float = 24.0
+    interface: str | None = None
+    rate_pps: float = 50.0
+    timeout_seconds: float = 120.0
+
+
+def _discovery(s: Section | None) -> DiscoveryConfig | None:
+    if s is None:
+        return None
+    d = DiscoveryConfig()
+    enabled = s.get("enabled", bool, False)
+    cfg = DiscoveryConfig(
+        interval_hours=s.get("interval_hours", float, d.interval_hours),
+        interface=s.get("interface", str, None),
+        rate_pps=s.get("rate_pps", float, d.rate_pps),
+        timeout_seconds=s.get("timeout_seconds", float, d.timeout_seconds),
+    )
+    s.finish()
+    if not 1 <= cfg.rate_pps <= 500:
+        raise s.error("rate_pps", "from 1 to 500 packets per second")
+    return cfg if enabled else None
 
 
 def _ipv6(s: Section | None) -> dict[str, Any]:
@@ -115,6 +141,7 @@ def load_agent_config(path: str | Path) -> AgentConfig:
         backoff_max_seconds=s.get("backoff_max_seconds", float, 3600.0),
         bandwidth=_bandwidth(s.section("bandwidth", None)),
         **_ipv6(s.section("ipv6", None)),
+        discovery=_discovery(s.section("discovery", None)),
     )
     s.finish()
     if cfg.interval_seconds < 60:

@@ -29,16 +29,16 @@ from collector.config import CollectorConfig
 from collector.derive import derive
 from collector.ingest import Busy, Ingestor
 from collector.limits import RateLimiter
-from collector.sites import Site, load_sites
+from collector.sites import Site, ip_in, load_sites, normalize_mac
 from collector.speedtest import BLOCK, Leases, SpeedtestLimits
 from collector.state import Fleet, known_facts
-from collector.store import CONFLICT, DUPLICATE, HostRow, Incoming, Store
+from collector.store import CONFLICT, DUPLICATE, HostRow, Incoming, SeenDevice, Store
 from collector.tokens import StoredToken, token_id_of, verify
-from collector.views import site_json
+from collector.views import devices_json, site_json
 from collector.windows_batches import batch_report
 from exporters.prometheus import CONTENT_TYPE, MetricsCache
 from yte import __version__
-from yte.report import Report, ReportError, parse_report
+from yte.report import Report, ReportError, parse_report, parse_time
 
 OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
 IPV6_LARGE = (b"yte-ipv6-path-mtu-check " * (LARGE_BYTES // 24 + 1))[:LARGE_BYTES]
@@ -354,6 +354,55 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
             leases.close_stream()
         return JSONResponse({"bytes": received})
 
+    async def discovery_subnets(request: Request) -> Response:
+        """What the site's scanner may sweep: its subnets from the sites file, nothing else."""
+        try:
+            site = site_of_request(request)
+        except Refused as r:
+            return r.response()
+        return JSONResponse({"site": site, "subnets": list(sites[site].subnets)})
+
+    async def post_discovery(request: Request) -> Response:
+        try:
+            site = site_of_request(request)
+            body = await read_body(request.headers.get("content-length", ""), request.stream())
+            try:
+                obj = json.loads(body)
+                seen_at = parse_time(obj["scanned_at"], "scanned_at")
+                devices = obj["devices"]
+                assert isinstance(devices, list) and len(devices) <= 65536
+            except (ValueError, KeyError, TypeError, AssertionError) as e:
+                raise Refused(400, "invalid", "kết quả quét không hợp lệ",
+                              f"a discovery is {{scanned_at, devices: [{{ip, mac, vendor}}]}}: {e}"
+                              ) from None
+            if seen_at - clock() > limits.max_clock_skew_seconds:
+                raise Refused(400, "clock_skew", "thời điểm quét ở tương lai",
+                              "scanned_at is in the future", field="scanned_at")
+            accepted, outside = [], 0
+            for d in devices:
+                mac = normalize_mac(str(d.get("mac", ""))) if isinstance(d, dict) else None
+                ip = str(d.get("ip", "")) if isinstance(d, dict) else ""
+                if mac is None or not ip_in(ip, sites[site].subnets):
+                    outside += 1
+                    continue
+                vendor = d.get("vendor")
+                accepted.append((mac, ip, str(vendor)[:200] if vendor else None))
+        except Refused as r:
+            return r.response()
+        await run_in_threadpool(store.record_devices, site, accepted, seen_at)
+        fleet.saw_devices(site, [SeenDevice(site, m, i, v, seen_at, seen_at)
+                                 for m, i, v in accepted])
+        log.event("discovery_stored", site=site, devices=len(accepted), refused=outside)
+        return JSONResponse({"stored": len(accepted), "refused_outside_subnets": outside},
+                            status_code=201)
+
+    async def get_devices(request: Request) -> Response:
+        sid = request.path_params["site"]
+        views = await run_in_threadpool(fleet.views)
+        if sid not in views:
+            return Refused(404, "not_found", "không có cơ sở này", f"no site {sid!r}").response()
+        return JSONResponse(devices_json(views[sid]))
+
     async def ipv6_large(request: Request) -> Response:
         """A fixed 4,000-byte answer: arriving whole over IPv6 shows path MTU works."""
         return Response(IPV6_LARGE, media_type="application/octet-stream")
@@ -408,6 +457,9 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
         Route("/api/v1/speedtest/download", speedtest_download),
         Route("/api/v1/speedtest/upload", speedtest_upload, methods=["POST"]),
         Route("/api/v1/ipv6/large", ipv6_large),
+        Route("/api/v1/discovery/subnets", discovery_subnets),
+        Route("/api/v1/discoveries", post_discovery, methods=["POST"]),
+        Route("/api/v1/sites/{site}/devices", get_devices),
         Route("/api/v1/sites", get_sites),
         Route("/api/v1/sites/{site}", get_site),
     ])

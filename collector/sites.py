@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ class Site:
     latitude: float | None = None  # for the province map, when known
     longitude: float | None = None
     ipv6_prefixes: tuple[str, ...] = ()  # the site's own prefixes: addresses in them are global
+    subnets: tuple[str, ...] = ()  # its LAN(s), for discovery: IPv4 and IPv6
+    not_pcs: dict[str, str] = field(default_factory=dict)  # MAC → kind (printer, router, …)
 
 
 def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
@@ -54,12 +56,84 @@ def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
             tokens=tuple(tokens), latitude=s.get("latitude", float, None),
             longitude=s.get("longitude", float, None),
             ipv6_prefixes=_prefixes(s),
+            subnets=_subnets(s),
+            not_pcs=_devices(s),
         )
         if (sites[sid].latitude is None) != (sites[sid].longitude is None):
             raise s.error("latitude", "give both latitude and longitude, or neither")
         s.finish()
     top.finish()
+    _no_overlap(sites, top)
     return sites
+
+
+NOT_PC_KINDS = ("printer", "router", "switch", "access_point", "camera", "phone", "medical_device",
+                "other")
+_MAX_SWEEP = 4096  # an IPv4 subnet larger than /20 is not one site's LAN
+
+
+def _subnets(s: Section) -> tuple[str, ...]:
+    from netaddr import AddrFormatError, IPNetwork
+
+    out = []
+    for _, text in s.items("subnets", []):
+        try:
+            net = IPNetwork(str(text))
+        except (AddrFormatError, ValueError):
+            raise s.error("subnets", f"not a subnet: {text!r}") from None
+        if net.version == 4 and net.size > _MAX_SWEEP:
+            raise s.error("subnets", f"{text} is larger than /20: list the site's LANs")
+        out.append(str(net.cidr))
+    return tuple(out)
+
+
+def _devices(s: Section) -> dict[str, str]:
+    out = {}
+    for where, raw in s.items("devices", []):
+        d = Section(raw, s.file, where)
+        mac = normalize_mac(d.get("mac", str))
+        if mac is None:
+            raise d.error("mac", "a MAC address such as 00:1b:21:3a:4b:5c")
+        out[mac] = d.choice("kind", NOT_PC_KINDS)
+        d.get("name", str, None)
+        d.finish()
+    return out
+
+
+def normalize_mac(text: str) -> str | None:
+    """'00-1B-21-3A-4B-5C', '001b.213a.4b5c' … → '00:1b:21:3a:4b:5c'."""
+    digits = "".join(c for c in str(text).lower() if c in "0123456789abcdef")
+    if len(digits) != 12 or digits == "0" * 12:
+        return None
+    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+
+
+def ip_in(ip: str, subnets: tuple[str, ...]) -> bool:
+    from netaddr import AddrFormatError, IPAddress, IPNetwork
+
+    try:
+        address = IPAddress(ip.split("%", 1)[0])
+    except (AddrFormatError, ValueError):
+        return False
+    if address.version == 6 and address.is_link_local():
+        return any(IPNetwork(s).version == 6 for s in subnets)  # on the site's IPv6 link
+    return any(address in IPNetwork(s) for s in subnets)
+
+
+def _no_overlap(sites: dict[str, Site], top: Section) -> None:
+    """Two sites may not share an address: a device would count in both."""
+    from netaddr import IPNetwork
+
+    seen: list[tuple[IPNetwork, str]] = []
+    for site in sites.values():
+        for text in site.subnets:
+            net = IPNetwork(text)
+            for other, owner in seen:
+                if other.version == net.version and net.first <= other.last \
+                        and other.first <= net.last:
+                    raise top.error("sites", f"subnet {net} of site {site.id} overlaps {other} "
+                                             f"of site {owner}")
+            seen.append((net, site.id))
 
 
 def _prefixes(s: Section) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from checks.declarations import Declarations
 from checks.evaluate import CheckResult, HostFacts, SiteInput, evaluate_site
 from checks.targets import Target, in_force
 from collector.sites import Site
-from collector.store import HostRow, Measurement, Store
+from collector.store import HostRow, Measurement, SeenDevice, Store
 
 
 @dataclass(frozen=True)
@@ -27,13 +27,25 @@ class SiteView:
     evaluated_at: float
     bandwidth: tuple[Measurement, ...] = ()  # the window's measurements, oldest first
     site_facts: Mapping[str, Any] = field(default_factory=dict)  # declared, budget, measured
+    devices: tuple[DeviceView, ...] = ()  # seen on the LAN within the device window
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    mac: str
+    ip: str
+    vendor: str | None
+    first_seen: float
+    last_seen: float
+    host_id: str | None  # the reporting host with this MAC: the device is covered
+    not_pc: str | None  # a kind from the sites file (printer, router…): out of the count
 
 
 class Fleet:
     def __init__(self, store: Store, sites: dict[str, Site], targets: dict[str, Target],
                  declarations: Declarations, *, stale_after: float, forget_after: float,
                  clock: Callable[[], float] = time.time, refresh: float = 60.0,
-                 bandwidth_window: float = 7 * 86400):
+                 bandwidth_window: float = 7 * 86400, device_window: float = 7 * 86400):
         self.sites, self.targets, self.declarations = sites, targets, declarations
         self.stale_after, self.forget_after = stale_after, forget_after
         self.clock, self.refresh = clock, refresh
@@ -44,6 +56,11 @@ class Fleet:
             if row.site in sites:
                 self._put(row)
         self.bandwidth_window = bandwidth_window
+        self.device_window = device_window
+        self._devices: dict[str, dict[str, SeenDevice]] = {s: {} for s in sites}
+        for d in store.devices():
+            if d.site in sites:
+                self._devices[d.site][d.mac] = d
         self._measurements: dict[str, list[Measurement]] = {s: [] for s in sites}
         for m in store.measurements(clock() - bandwidth_window):
             if m.site in sites:
@@ -76,6 +93,16 @@ class Fleet:
                 self._dirty.add(old.site)
             self.generation += 1
 
+    def saw_devices(self, site: str, devices: list[SeenDevice]) -> None:
+        with self._lock:
+            for d in devices:
+                old = self._devices[site].get(d.mac)
+                first = min(d.first_seen, old.first_seen) if old else d.first_seen
+                self._devices[site][d.mac] = SeenDevice(site, d.mac, d.ip, d.vendor, first,
+                                                        d.last_seen)
+            self._dirty.add(site)
+            self.generation += 1
+
     def views(self) -> dict[str, SiteView]:
         with self._lock:
             now = self.clock()
@@ -100,19 +127,26 @@ class Fleet:
                   if now - m.measured_at <= self.bandwidth_window]
         self._measurements[site.id] = window
         rows = [self._hosts[h] for h in self._by_site[site.id]]
+        devices = [d for d in self._devices[site.id].values()
+                   if now - d.last_seen <= self.device_window]
         return evaluate_view(site, rows, window, targets, self.declarations, now=now,
-                             stale_after=self.stale_after, forget_after=self.forget_after)
+                             stale_after=self.stale_after, forget_after=self.forget_after,
+                             devices=devices)
 
 
 def evaluate_view(site: Site, rows: list[HostRow], window: list[Measurement],
                   targets: list[Target], declarations: Declarations, *, now: float,
-                  stale_after: float, forget_after: float) -> SiteView:
+                  stale_after: float, forget_after: float,
+                  devices: list[SeenDevice] | None = None) -> SiteView:
     """One site judged at ``now``: the live fleet and the year-end report both use it."""
     rows = sorted((r for r in rows if now - r.collected_at <= forget_after),
                   key=lambda r: (-r.collected_at, r.host_id))
     year = dt.date.fromtimestamp(now).year
     site_facts = dict(declarations.site_facts(site.id, year))
     site_facts.update(bandwidth_facts(window))
+    fresh = [r for r in rows if now - r.collected_at <= stale_after]
+    device_views = match_devices(site, devices, fresh)
+    site_facts.update(coverage_facts(device_views, devices is not None and bool(devices)))
     site_input = SiteInput(
         site.id, site.type,
         tuple(HostFacts(r.host_id, r.hostname, r.collected_at, r.facts) for r in rows),
@@ -120,7 +154,26 @@ def evaluate_view(site: Site, rows: list[HostRow], window: list[Measurement],
     )
     results = evaluate_site(site_input, targets, now=now, stale_after=stale_after)
     stale = frozenset(r.host_id for r in rows if now - r.collected_at > stale_after)
-    return SiteView(site, tuple(results), tuple(rows), stale, now, tuple(window), site_facts)
+    return SiteView(site, tuple(results), tuple(rows), stale, now, tuple(window), site_facts,
+                    tuple(device_views))
+
+
+def match_devices(site: Site, devices: list[SeenDevice] | None,
+                  fresh: list[HostRow]) -> list[DeviceView]:
+    """Each device seen on the LAN, with the reporting host that has its MAC, if any."""
+    owner = {mac: r.host_id for r in fresh for mac in r.facts.get("hardware.mac_addresses") or []}
+    return sorted((DeviceView(d.mac, d.ip, d.vendor, d.first_seen, d.last_seen,
+                              owner.get(d.mac), site.not_pcs.get(d.mac))
+                   for d in devices or ()), key=lambda d: d.ip)
+
+
+def coverage_facts(devices: list[DeviceView], discovered: bool) -> dict[str, Any]:
+    """Devices that are PCs, and how many of them report: no discovery is unknown."""
+    pcs = [d for d in devices if d.not_pc is None]
+    covered = sum(d.host_id is not None for d in pcs)
+    return {"coverage.devices": len(pcs) if discovered else None,
+            "coverage.covered": covered if discovered else None,
+            "coverage.ratio": (covered / len(pcs)) if discovered and pcs else None}
 
 
 BANDWIDTH_FACTS = frozenset({"bandwidth.download_bps", "bandwidth.upload_bps",
@@ -133,7 +186,11 @@ def known_facts() -> dict[str, frozenset[str]]:
     from checks.declarations import SITE_FACTS
     from yte.report import fact_names
 
-    return {"host": fact_names() | DERIVED_HOST_FACTS, "site": SITE_FACTS | BANDWIDTH_FACTS}
+    return {"host": fact_names() | DERIVED_HOST_FACTS,
+            "site": SITE_FACTS | BANDWIDTH_FACTS | COVERAGE_FACTS}
+
+
+COVERAGE_FACTS = frozenset({"coverage.devices", "coverage.covered", "coverage.ratio"})
 
 
 from collector.derive import DERIVED as DERIVED_HOST_FACTS  # noqa: E402

@@ -55,6 +55,15 @@ CREATE TABLE IF NOT EXISTS measurements (
     server       TEXT
 );
 CREATE INDEX IF NOT EXISTS measurements_by_site ON measurements (site, measured_at);
+CREATE TABLE IF NOT EXISTS devices (
+    site       TEXT NOT NULL,
+    mac        TEXT NOT NULL,
+    ip         TEXT NOT NULL,
+    vendor     TEXT,
+    first_seen REAL NOT NULL,
+    last_seen  REAL NOT NULL,
+    PRIMARY KEY (site, mac)
+);
 CREATE TABLE IF NOT EXISTS tokens (
     token_id   TEXT PRIMARY KEY,
     site       TEXT NOT NULL,
@@ -104,6 +113,16 @@ class Measurement:
             return None
         return cls(row.site, row.host_id, row.collected_at, down, up,
                    f.get("bandwidth.latency_ms"), f.get("bandwidth.server"))
+
+
+@dataclass(frozen=True)
+class SeenDevice:
+    site: str
+    mac: str
+    ip: str
+    vendor: str | None
+    first_seen: float
+    last_seen: float
 
 
 @dataclass(frozen=True)
@@ -205,6 +224,30 @@ class Store:
                 "collected_at, received_at, facts, probes FROM hosts").fetchall()
         for r in rows:
             yield HostRow(*r[:9], json.loads(r[9]), json.loads(r[10]))
+
+    def record_devices(self, site: str, devices: list[tuple[str, str, str | None]],
+                       seen_at: float) -> None:
+        """(mac, ip, vendor) seen at ``seen_at``: first seen kept, last seen and IP updated."""
+        with self._w_lock:
+            db = self._w
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    """INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (site, mac) DO UPDATE SET ip=excluded.ip,
+                         vendor=excluded.vendor, last_seen=max(devices.last_seen, excluded.last_seen),
+                         first_seen=min(devices.first_seen, excluded.first_seen)""",
+                    [(site, mac, ip, vendor, seen_at, seen_at) for mac, ip, vendor in devices])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def devices(self) -> list[SeenDevice]:
+        with self._r_lock:
+            rows = self._r.execute("SELECT site, mac, ip, vendor, first_seen, last_seen "
+                                   "FROM devices").fetchall()
+        return [SeenDevice(*r) for r in rows]
 
     def measurements(self, since: float) -> list[Measurement]:
         with self._r_lock:

@@ -59,6 +59,10 @@ def check_json(r: CheckResult, t: Target, view: SiteView) -> dict:
         if first.scale != 1.0:
             out["scale"] = first.scale
             out["estimate"] = None if r.value is None else r.value * first.scale
+        if first.fact.startswith("coverage."):
+            out["unit"] = "ratio_devices"
+            out["basis"] = {"devices": view.site_facts.get("coverage.devices"),
+                            "covered": view.site_facts.get("coverage.covered")}
         if first.fact.startswith("bandwidth."):
             out["measurements"] = len(view.bandwidth)
         kind = first.fact.split(".", 1)[0]
@@ -67,6 +71,21 @@ def check_json(r: CheckResult, t: Target, view: SiteView) -> dict:
             out["basis"] = {"security_million_vnd": facts.get(f"{kind}.security_million_vnd"),
                             "it_total_million_vnd": facts.get(f"{kind}.it_total_million_vnd")}
     return out
+
+
+def devices_json(view: SiteView) -> dict:
+    names = {h.host_id: h.hostname for h in view.hosts}
+    f = view.site_facts
+    return {
+        "site": view.site.id,
+        "coverage": {"devices": f.get("coverage.devices"), "covered": f.get("coverage.covered"),
+                     "ratio": f.get("coverage.ratio")},
+        "devices": [{"ip": d.ip, "mac": d.mac, "vendor": d.vendor, "host_id": d.host_id,
+                     "hostname": names.get(d.host_id), "not_pc": d.not_pc,
+                     "first_seen": d.first_seen, "last_seen": d.last_seen,
+                     "state": ("not_pc" if d.not_pc else "covered" if d.host_id else "unmanaged")}
+                    for d in view.devices],
+    }
 
 
 def site_json(view: SiteView, targets: dict[str, Target], detail: bool) -> dict:
@@ -80,6 +99,7 @@ def site_json(view: SiteView, targets: dict[str, Target], detail: bool) -> dict:
         "evaluated_at": dt.datetime.fromtimestamp(view.evaluated_at, dt.timezone.utc)
                           .isoformat(timespec="seconds"),
         "hosts": {"fresh": len(view.hosts) - len(view.stale), "stale": len(view.stale)},
+        "coverage": devices_json(view)["coverage"],
         "checks_summary": counts,
     }
     if detail:

@@ -74,6 +74,8 @@ SITE_FAMILIES: tuple[tuple[str, str], ...] = (
     ("yte_site_check_threshold", "The threshold of a site-scope check."),
     ("yte_site_check_hosts", "Reporting hosts by result of a host-scope check."),
     ("yte_site_hosts", "Hosts known at the site, fresh or stale."),
+    ("yte_site_devices", "Devices discovered on the site's LAN, by state."),
+    ("yte_site_agent_coverage_ratio", "Share of the site's discovered PCs that report."),
     ("yte_site_bandwidth_measurements", "Bandwidth measurements of the site in the window."),
     ("yte_site_bandwidth_median_download_bytes_per_second",
      "Median download goodput of the window: the site's value for its check."),
@@ -115,6 +117,13 @@ def site_lines(view: SiteView) -> dict[str, list[str]]:
     add("yte_site_hosts", len(view.hosts) - len(view.stale), site=sid, state="fresh")
     add("yte_site_hosts", len(view.stale), site=sid, state="stale")
     _bandwidth_lines(view, add)
+    states = {"covered": 0, "unmanaged": 0, "not_pc": 0}
+    for d in view.devices:
+        states["not_pc" if d.not_pc else "covered" if d.host_id else "unmanaged"] += 1
+    for state, n in states.items():
+        add("yte_site_devices", n, site=sid, state=state)
+    if view.site_facts.get("coverage.ratio") is not None:
+        add("yte_site_agent_coverage_ratio", view.site_facts["coverage.ratio"], site=sid)
     per_host: dict[str, list[tuple[str, float]]] = {}
     for r in view.results:
         add("yte_site_check_unknown", r.status == UNKNOWN, site=sid, check=r.check)

@@ -27,7 +27,7 @@ def requirement(check: dict[str, Any]) -> str:
     op, value = check.get("op"), check.get("threshold")
     if isinstance(value, bool):
         return "có / yes" if value else "không / no"
-    if check.get("unit") == "ratio" and value is not None:
+    if check.get("unit") in ("ratio", "ratio_devices") and value is not None:
         return f"{_OPS.get(op, op)} {vn_percent(value, 0)}"
     if check.get("unit") == "bps" and value is not None:
         return f"{_OPS.get(op, op)} {vn_number(value / 1e6, 0)} Mbps"
@@ -46,6 +46,8 @@ def achieved(check: dict[str, Any]) -> str:
     value = check.get("value")
     if value is None:
         if check.get("evidence") == "measured":
+            if check.get("unit") == "ratio_devices":
+                return "chưa quét mạng / not discovered"
             return "chưa đo / not measured"
         if check.get("evidence") == "budget" and (check.get("basis") or {}).get(
                 "it_total_million_vnd"):
@@ -60,6 +62,9 @@ def achieved(check: dict[str, Any]) -> str:
                     f"{vn_number(basis['it_total_million_vnd'], 0)} triệu đồng "
                     f"({vn_percent(value, 2)})")
         return vn_percent(value, 2)
+    if check.get("unit") == "ratio_devices":
+        b = check.get("basis") or {}
+        return f"{b.get('covered')}/{b.get('devices')} máy có tác tử ({vn_percent(value)})"
     if check.get("unit") == "bps":
         text = f"trung vị / median {vn_number(value / 1e6)} Mbps"
         if check.get("estimate") is not None:

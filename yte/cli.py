@@ -10,6 +10,7 @@ _GROUPS = {
     "agent": ("agent.cli", "agent"),
     "collector": ("collector.cli", "collector"),
     "demo": ("yte.demo", "demo"),
+    "discover": ("agent.discover_cli", "discover"),
     "exporters": ("exporters.cli", "exporters"),
     "report": ("yte.yearend", "report"),
 }

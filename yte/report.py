@@ -47,6 +47,7 @@ class HardwareFacts:
     os_disk_devices: list[str] = field(default_factory=list)
     os_disk_media: str | None = None  # "ssd" | "hdd"; None = unknown (reason beside)
     os_disk_bus: str | None = None
+    mac_addresses: list[str] = field(default_factory=list)  # physical NICs: matched to discovery
 
 
 @dataclass

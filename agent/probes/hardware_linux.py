@@ -255,6 +255,19 @@ def find_os_disks(ctx: Context) -> tuple[list[PhysicalDisk], str | None]:
     return disks, (None if disks else sysfs_reason)
 
 
+def physical_macs(net: Path) -> list[str]:
+    """MACs of the Ethernet interfaces (ARPHRD_ETHER, type 1), loopback aside. An extra
+    one (a bridge, a container's veth) can only match a device seen on the LAN."""
+    out = []
+    for dev in sorted(net.iterdir()) if net.is_dir() else []:
+        mac = _read(dev / "address")
+        if dev.name == "lo" or _read(dev / "type") != "1" or not mac:
+            continue
+        if mac != "00:00:00:00:00:00" and mac.lower() not in out:
+            out.append(mac.lower())
+    return out
+
+
 # ---- the probe ---------------------------------------------------------------------------
 
 
@@ -286,6 +299,8 @@ def collect(ctx: Context) -> Observed:
     except FileNotFoundError:
         unknown["os_name"] = "/etc/os-release missing"
     facts.os_build = _read(ctx.path("/proc/sys/kernel/osrelease"))
+
+    facts.mac_addresses = physical_macs(ctx.path("/sys/class/net"))
 
     disks, why = find_os_disks(ctx)
     facts.os_disk_devices = [d.name for d in disks]

@@ -74,6 +74,17 @@ def parse_os_disk(row: dict[str, Any]) -> list[PhysicalDisk]:
                          virtual=virtual, model=model or None)]
 
 
+def parse_adapters(rows: list[dict[str, Any]]) -> list[str]:
+    """Get-NetAdapter -Physical prints MACs as 00-1B-21-3A-4B-5C."""
+    out = []
+    for r in rows:
+        text = str(r.get("MacAddress") or "").lower()
+        digits = "".join(c for c in text if c in "0123456789abcdef")
+        if len(digits) == 12:
+            out.append(":".join(digits[i:i + 2] for i in range(0, 12, 2)))
+    return out
+
+
 def collect(ctx: Context) -> Observed:
     facts = HardwareFacts(os_family="windows")
     unknown: dict[str, str] = {}
@@ -101,6 +112,10 @@ def collect(ctx: Context) -> Observed:
         facts.cpu_model, facts.cpu_cores, facts.cpu_threads = parse_cpu(source(ctx, "cpu"))
     except (SourceFailed, TypeError, ValueError) as e:
         unknown["cpu_model"] = str(e)
+    try:
+        facts.mac_addresses = parse_adapters(source(ctx, "adapters"))
+    except SourceFailed as e:
+        unknown["mac_addresses"] = str(e)
     try:
         rows = source(ctx, "os_disk")
         disks = parse_os_disk(rows[0]) if rows else []

@@ -16,7 +16,7 @@ from agent.runner import CommandError
 SCRIPT = Path(__file__).resolve().parent.parent / "windows" / "collect.ps1"
 SOURCES = ("machine_guid", "computer", "memory", "os", "cpu", "os_disk", "antivirus",
            "defender", "av_services", "firewall", "net_profiles", "ipv6_addresses",
-           "ipv6_routes", "hotfixes")
+           "ipv6_routes", "adapters", "hotfixes")
 NETSH_FIREWALL = ("netsh", "advfirewall", "show", "allprofiles", "state")
 
 

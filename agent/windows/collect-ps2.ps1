@@ -114,6 +114,8 @@ $sources['ipv6_routes'] = {
     if ($f.Count -ge 4 -and $f[2] -eq '::/0') { Row @{ InterfaceAlias = "if $($f[0])"; NextHop = $f[3]; RouteMetric = [int]$f[1] } }
   }
 }
+$sources['adapters'] = { Get-WmiObject Win32_NetworkAdapter -Filter 'PhysicalAdapter=TRUE' |
+                         Where-Object { $_.MACAddress } | Select-Object Name, @{n='MacAddress'; e={ $_.MACAddress }} }
 $sources['hotfixes'] = { Get-HotFix | Where-Object { $_.InstalledOn } |
                          Select-Object HotFixID, @{n='InstalledOn'; e={ $_.InstalledOn.ToUniversalTime().ToString('o') }} }
 

@@ -72,6 +72,7 @@ $sources = [ordered]@{
                        @{n='AddressState'; e={ [string]$_.AddressState }} }
   ipv6_routes    = { Get-NetRoute -DestinationPrefix '::/0' -ErrorAction SilentlyContinue |
                      Select-Object InterfaceAlias, NextHop, RouteMetric }
+  adapters       = { Get-NetAdapter -Physical | Select-Object Name, MacAddress }
   hotfixes       = { Get-HotFix | Where-Object { $_.InstalledOn } |
                      Select-Object HotFixID, @{n='InstalledOn'; e={ Iso $_.InstalledOn }} }
 }
