@@ -206,10 +206,11 @@ def run(config: str, once: bool, root: str) -> None:
               say=lambda m: click.echo(f"yte agent: {m}", err=True)).run()
 
 
-def discover_if_due(cfg: AgentConfig, now: float | None = None) -> bool:
+def discover_if_due(cfg: AgentConfig, now: float | None = None, sweep=None) -> bool:
     """The site's scanner sweeps its LAN every discovery.interval_hours (state on disk, so
     a restart does not sweep again); a failure is said, never fatal to reporting."""
-    from agent.discover_cli import discover_once
+    if sweep is None:
+        from agent.discover_cli import discover_once as sweep
 
     stamp = cfg.spool_dir / "last-discovery"
     now = time.time() if now is None else now
@@ -220,8 +221,8 @@ def discover_if_due(cfg: AgentConfig, now: float | None = None) -> bool:
     if now - last < cfg.discovery.interval_hours * 3600:
         return False
     try:
-        discover_once(cfg, interface=cfg.discovery.interface, rate=cfg.discovery.rate_pps,
-                      timeout=cfg.discovery.timeout_seconds, out=None)
+        sweep(cfg, interface=cfg.discovery.interface, rate=cfg.discovery.rate_pps,
+              timeout=cfg.discovery.timeout_seconds, out=None)
     except (click.ClickException, OSError, ValueError) as e:
         click.echo(f"yte agent: quét mạng thất bại / discovery failed: {e}", err=True)
         return False

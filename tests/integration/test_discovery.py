@@ -45,6 +45,9 @@ class Lan:
             if mac:
                 sh("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "address", mac)
             sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{ip}/24", "dev", "eth0")
+            v6 = "fd00:7::2" if ns == self.scan else f"fd00:7::{ip.rsplit('.', 1)[1]}"
+            sh("ip", "netns", "exec", ns, "ip", "-6", "addr", "add", f"{v6}/64", "dev", "eth0",
+               "nodad")
             sh("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up")
             sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
 
@@ -60,7 +63,7 @@ def sites_yaml(printer: str | None = None) -> str:
     devices = f"    devices:\n      - {{mac: '{printer}', kind: printer}}\n" if printer else ""
     return ("version: 1\nsites:\n  - id: tyt-xa-a\n    name: Trạm Y tế xã A\n"
             "    type: commune_station\n    province: Lâm Đồng\n    district: Đức Trọng\n"
-            f"    subnets: ['{SUBNET}']\n{devices}")
+            f"    subnets: ['{SUBNET}', 'fd00:7::/64']\n{devices}")
 
 
 def start_collector(lan, bed):
@@ -152,13 +155,16 @@ def test_five_seen_three_covered_then_a_printer_leaves_the_count(lan, tmp_path):
 
         assert 200 <= len(requests) <= 254 + 10
         assert all(IPAddress(p[ARP].pdst) in IPNetwork(SUBNET) for p in requests)
-        for p in sent:  # nothing left the subnet: ARP and IPv4 inside it, IPv6 only the
-            if p.haslayer(ARP):  # kernel's own link-scope multicast (no IPv6 subnet here)
+        on_link = [IPNetwork("ff02::/16"), IPNetwork("fe80::/10"), IPNetwork("fd00:7::/64")]
+        echoes = [p for p in sent if p.haslayer(IPv6) and p[IPv6].dst == "ff02::1"]
+        assert echoes  # the IPv6 link was asked too
+        for p in sent:  # nothing left the site: ARP and IPv4 inside the subnet, IPv6 on the
+            if p.haslayer(ARP):  # link (multicast, link-local, the site's IPv6 subnet)
                 assert IPAddress(p[ARP].pdst) in IPNetwork(SUBNET)
             elif p.haslayer(IP):
                 assert IPAddress(p[IP].dst) in IPNetwork(SUBNET), p.summary()
             elif p.haslayer(IPv6):
-                assert IPAddress(p[IPv6].dst) in IPNetwork("ff02::/16"), p.summary()
+                assert any(IPAddress(p[IPv6].dst) in n for n in on_link), p.summary()
             else:
                 raise AssertionError(f"unexpected frame from the scanner: {p.summary()}")
     finally:
