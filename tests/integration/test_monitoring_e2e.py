@@ -26,6 +26,7 @@ sites:
     district: Trung tâm
     latitude: 11.9415
     longitude: 108.4583
+    subnets: ['198.18.{net}.0/24']
   - id: tyt-xa-a
     name: Trạm Y tế xã A
     type: commune_station
@@ -46,6 +47,10 @@ budgets:
     {YEAR}: {{it_total_million_vnd: 2000, security_million_vnd: 100}}
   tyt-xa-a:
     {YEAR}: {{it_total_million_vnd: 50, security_million_vnd: 10}}
+plans:
+  bv-tinh:
+    - {{id: KH-1, name: Kế hoạch, from_year: {YEAR - 1}, to_year: {YEAR + 1},
+       budget: {{it_total_million_vnd: 9000, security_million_vnd: 90}}}}
 """
 
 
@@ -54,7 +59,7 @@ def running_collector(folder, province="Lâm Đồng", sites_prefix=""):
     from collector.config import load_collector_config
     from collector.server import make_server, start_in_thread
 
-    sites = SITES.format(province=province)
+    sites = SITES.format(province=province, net=2 if sites_prefix else 1)
     decl = DECLARATIONS
     if sites_prefix:
         sites = sites.replace("id: bv-tinh", f"id: {sites_prefix}bv-tinh").replace(
@@ -107,9 +112,12 @@ def province(tmp_path):
     post(bed, "bv-tinh", "h-b2", collected_at=NOW - 4 * 86400)  # stale
     post(bed, "tyt-xa-a", "h-a1")
     post(bed, "tyt-xa-a", "h-a2")
+    seen = {"scanned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "devices": [{"ip": "198.18.1.50", "mac": "02:00:00:00:00:50"}]}  # no agent on it
+    assert http("POST", bed.url + "/api/v1/discoveries", seen, token=bed.tokens["bv-tinh"])[0] == 201
     prom = Prometheus(tmp_path / "prometheus", prometheus_config([f"127.0.0.1:{bed.port}"]),
                       rules())
-    prom.wait_for('province_check:yte_site_check_pass:ratio', lambda r: len(r) >= 10)
+    prom.wait_for('province_check:yte_site_check_pass:ratio', lambda r: len(r) >= 12)
     yield bed, prom
     prom.stop()
     stop()
