@@ -12,24 +12,14 @@ import click
 
 
 def _collector(cfg, method: str, path: str, body: dict | None = None) -> dict:
-    from agent.probes.bandwidth import HttpTarget
-    from agent.send import read_token
+    from agent.send import call_collector, read_token
+    from agent.spool import SendError
 
-    token = read_token(cfg.token_file)
-    target = HttpTarget(cfg.collector_url, {"Authorization": f"Bearer {token}"},
-                        str(cfg.ca_file) if cfg.ca_file else None)
-    conn = target.connect()
     try:
-        data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, target.path(path), body=data,
-                     headers={**target.headers, "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        raw = resp.read()
-        if resp.status >= 400:
-            raise click.ClickException(f"collector answered {resp.status}: {raw[:300]!r}")
-        return json.loads(raw)
-    finally:
-        conn.close()
+        return call_collector(cfg.collector_url, read_token(cfg.token_file), method, path, body,
+                              ca_file=str(cfg.ca_file) if cfg.ca_file else None)
+    except SendError as e:
+        raise click.ClickException(str(e)) from None
 
 
 def discover_once(cfg, *, interface: str | None, rate: float, timeout: float,

@@ -55,3 +55,36 @@ def read_token(path: Path) -> str:
     if not token:
         raise SendError(f"token file {path} is empty", retry=False)
     return token
+
+
+def call_collector(url: str, token: str, method: str, path: str, body: dict | None = None,
+                   *, ca_file: str | None = None, timeout: float = 15.0) -> dict:
+    """An authenticated JSON request to the collector (leases, discovery). A 4xx/5xx is a
+    SendError saying the status and the collector's reason."""
+    import http.client
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        import ssl
+
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            parts.hostname, parts.port, timeout=timeout,
+            context=ssl.create_default_context(cafile=ca_file))
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, parts.path.rstrip("/") + path, body=data,
+                     headers={"Authorization": f"Bearer {token}",
+                              "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        raw = resp.read()
+    except OSError as e:
+        raise SendError(f"collector unreachable: {e}", retry=True) from None
+    finally:
+        conn.close()
+    if resp.status >= 400:
+        raise SendError(f"collector answered {resp.status}: {raw[:300].decode(errors='replace')}",
+                        retry=resp.status >= 500 or resp.status in (408, 429))
+    return json.loads(raw) if raw else {}

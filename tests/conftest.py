@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.fleet import Bed, make_bed
+from tests.fleet import Bed, make_bed, serving
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -31,15 +31,5 @@ def bed(tmp_path) -> Bed:
 @pytest.fixture
 def running(bed):
     """The collector of ``bed`` serving on loopback in this process."""
-    from collector.app import build_app
-    from collector.config import load_collector_config
-    from collector.server import make_server, start_in_thread
-
-    cfg = load_collector_config(bed.config)
-    app = build_app(cfg)
-    server = make_server(app, cfg)
-    thread = start_in_thread(server)
-    yield bed, app
-    server.should_exit = True
-    thread.join(timeout=10)
-    app.state.close()
+    with serving(bed.config) as app:
+        yield bed, app

@@ -7,6 +7,8 @@ import socket
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,3 +138,22 @@ def http(method: str, url: str, body: Any = None, token: str | None = None,
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+
+
+@contextmanager
+def serving(config: Path) -> Iterator[Any]:
+    """The collector of ``config`` serving in this process; stopped and closed after."""
+    from collector.app import build_app
+    from collector.config import load_collector_config
+    from collector.server import make_server, start_in_thread
+
+    cfg = load_collector_config(config)
+    app = build_app(cfg)
+    server = make_server(app, cfg)
+    thread = start_in_thread(server)
+    try:
+        yield app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.close()

@@ -251,20 +251,14 @@ class Access:
 
 
 def _lease(access: Access, method: str, path: str, body: dict | None = None) -> dict:
-    target = HttpTarget(access.collector_url, {"Authorization": f"Bearer {access.token}"},
-                        access.ca_file)
-    conn = target.connect()
+    from agent.send import call_collector
+    from agent.spool import SendError
+
     try:
-        data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, target.path(path), body=data,
-                     headers={**target.headers, "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        raw = resp.read()
-        if resp.status >= 400:
-            raise Unknown(f"speed-test lease: collector answered {resp.status}: {raw[:200]!r}")
-        return json.loads(raw) if raw else {}
-    finally:
-        conn.close()
+        return call_collector(access.collector_url, access.token, method, path, body,
+                              ca_file=access.ca_file)
+    except SendError as e:
+        raise Unknown(f"speed-test lease: {e}") from None
 
 
 def http_target(plan: Plan, access: Access, lease: str) -> tuple[HttpTarget, Plan, str]:
@@ -285,10 +279,7 @@ def collect(ctx: Context) -> Observed:
     access: Access | None = ctx.options.get("access")
     if access is None:
         raise Unknown("no collector to ask for the site's measurement lease")
-    try:
-        granted = _lease(access, "POST", "/api/v1/speedtest/lease", {"host_id": access.host_id})
-    except OSError as e:
-        raise Unknown(f"collector unreachable for the lease: {e}") from None
+    granted = _lease(access, "POST", "/api/v1/speedtest/lease", {"host_id": access.host_id})
     if not granted.get("granted"):
         raise Unknown(f"skipped: {granted.get('reason', 'no lease')}")
     lease = granted["lease_id"]

@@ -76,3 +76,24 @@ def os_disk_media(disks: list[PhysicalDisk]) -> tuple[str | None, str | None]:
 def os_disk_bus(disks: list[PhysicalDisk]) -> str | None:
     buses = sorted({d.bus for d in disks if d.bus})
     return ",".join(buses) or None
+
+
+def set_memory(facts, unknown: dict[str, str], modules: list[int] | None,
+               usable: int | None) -> None:
+    """Installed (modules, or the estimate), usable and module count on ``facts``."""
+    installed, origin, reason = installed_memory(modules, usable)
+    facts.memory_installed_bytes, facts.memory_installed_source = installed, origin
+    facts.memory_usable_bytes = usable
+    facts.memory_module_count = len(modules) if modules else None
+    if reason:
+        unknown["memory_installed_bytes"] = reason
+
+
+def set_os_disk(facts, unknown: dict[str, str], disks: list[PhysicalDisk],
+                why: str | None) -> None:
+    """The OS disk's devices, bus and media on ``facts``; unknown media says why."""
+    facts.os_disk_devices = [d.name for d in disks]
+    facts.os_disk_bus = os_disk_bus(disks)
+    facts.os_disk_media, media_reason = os_disk_media(disks)
+    if facts.os_disk_media is None:
+        unknown["os_disk_media"] = why or media_reason or "unknown"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.probe import Context, Observed
-from agent.probes.hardware import PhysicalDisk, installed_memory, os_disk_bus, os_disk_media
+from agent.probes.hardware import PhysicalDisk, set_memory, set_os_disk
 from agent.runner import CommandError
 from yte.report import HardwareFacts
 
@@ -283,12 +283,7 @@ def collect(ctx: Context) -> Observed:
         pass
     except PermissionError:
         unknown["memory_module_count"] = "SMBIOS table readable by root only"
-    installed, source, reason = installed_memory(modules, usable)
-    facts.memory_installed_bytes, facts.memory_installed_source = installed, source
-    facts.memory_usable_bytes = usable
-    facts.memory_module_count = len(modules) if modules else None
-    if reason:
-        unknown["memory_installed_bytes"] = reason
+    set_memory(facts, unknown, modules, usable)
     if modules is None and "memory_module_count" not in unknown:
         unknown["memory_module_count"] = "no SMBIOS memory devices listed (virtual machine?)"
 
@@ -303,9 +298,5 @@ def collect(ctx: Context) -> Observed:
     facts.mac_addresses = physical_macs(ctx.path("/sys/class/net"))
 
     disks, why = find_os_disks(ctx)
-    facts.os_disk_devices = [d.name for d in disks]
-    facts.os_disk_bus = os_disk_bus(disks)
-    facts.os_disk_media, media_reason = os_disk_media(disks)
-    if facts.os_disk_media is None:
-        unknown["os_disk_media"] = why or media_reason or "unknown"
+    set_os_disk(facts, unknown, disks, why)
     return Observed(facts, unknown)

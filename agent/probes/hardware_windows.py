@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.probe import Context, Observed
-from agent.probes.hardware import PhysicalDisk, installed_memory, os_disk_bus, os_disk_media
+from agent.probes.hardware import PhysicalDisk, set_memory, set_os_disk
 from agent.probes.windows import SourceFailed, enum_name, source
 from yte.report import HardwareFacts
 
@@ -102,12 +102,7 @@ def collect(ctx: Context) -> Observed:
         modules = parse_memory(source(ctx, "memory"))
     except (SourceFailed, KeyError, TypeError, ValueError) as e:
         unknown["memory_module_count"] = str(e)
-    installed, origin, reason = installed_memory(modules, usable)
-    facts.memory_installed_bytes, facts.memory_installed_source = installed, origin
-    facts.memory_usable_bytes = usable
-    facts.memory_module_count = len(modules) if modules else None
-    if reason:
-        unknown["memory_installed_bytes"] = reason
+    set_memory(facts, unknown, modules, usable)
     try:
         facts.cpu_model, facts.cpu_cores, facts.cpu_threads = parse_cpu(source(ctx, "cpu"))
     except (SourceFailed, TypeError, ValueError) as e:
@@ -123,9 +118,5 @@ def collect(ctx: Context) -> Observed:
         disks, why = [], str(e)
     else:
         why = None
-    facts.os_disk_devices = [d.name for d in disks]
-    facts.os_disk_bus = os_disk_bus(disks)
-    facts.os_disk_media, media_reason = os_disk_media(disks)
-    if facts.os_disk_media is None:
-        unknown["os_disk_media"] = why or media_reason or "unknown"
+    set_os_disk(facts, unknown, disks, why)
     return Observed(facts, unknown)

@@ -10,7 +10,7 @@ import yaml
 from checks.targets import load_targets
 from exporters.grafana import DASHBOARDS, expressions
 from exporters.rules import RECORDING, render_rules
-from tests.fleet import ROOT, http, make_bed, make_report
+from tests.fleet import ROOT, http, make_bed, make_report, serving
 from tests.monitoring import Alertmanager, Prometheus, Webhook
 
 pytestmark = pytest.mark.integration
@@ -55,10 +55,6 @@ plans:
 
 
 def running_collector(folder, province="Lâm Đồng", sites_prefix=""):
-    from collector.app import build_app
-    from collector.config import load_collector_config
-    from collector.server import make_server, start_in_thread
-
     sites = SITES.format(province=province, net=2 if sites_prefix else 1)
     decl = DECLARATIONS
     if sites_prefix:
@@ -68,17 +64,9 @@ def running_collector(folder, province="Lâm Đồng", sites_prefix=""):
             "  tyt-xa-a:", f"  {sites_prefix}tyt-xa-a:")
     bed = make_bed(folder, sites_yaml=sites, declarations=decl,
                    site_ids=(f"{sites_prefix}bv-tinh", f"{sites_prefix}tyt-xa-a"))
-    cfg = load_collector_config(bed.config)
-    app = build_app(cfg)
-    server = make_server(app, cfg)
-    thread = start_in_thread(server)
-
-    def stop():
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.close()
-
-    return bed, stop
+    served = serving(bed.config)
+    served.__enter__()
+    return bed, lambda: served.__exit__(None, None, None)
 
 
 def post(bed, site, host, **facts):

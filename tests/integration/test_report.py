@@ -11,7 +11,7 @@ from openpyxl import Workbook, load_workbook
 
 from checks.budgets import load_items, summarize
 from tests.conftest import need_binary
-from tests.fleet import http, make_bed, make_report
+from tests.fleet import http, make_bed, make_report, serving
 from yte.yamlconf import ConfigError
 from yte.yearend import generate, write
 
@@ -85,19 +85,11 @@ BUDGET_ROWS = [[1, "Máy chủ HIS", 1500, None], [2, "Máy trạm", "1.100", ""
 
 @pytest.fixture(scope="module")
 def province(tmp_path_factory):
-    from collector.app import build_app
-    from collector.config import load_collector_config
-    from collector.server import make_server, start_in_thread
-
     folder = tmp_path_factory.mktemp("province")
     bed = make_bed(folder / "c", sites_yaml=SITES, declarations=DECLARATIONS,
                    site_ids=("bv-tinh", "ttyt-duc-trong", "tyt-xa-a", "ttksbt"))
     budget_xlsx(bed.folder / "budget-bv-tinh.xlsx", BUDGET_ROWS)
-    cfg = load_collector_config(bed.config)
-    app = build_app(cfg)
-    server = make_server(app, cfg)
-    thread = start_in_thread(server)
-    try:
+    with serving(bed.config):
         for host, (site, months, facts) in FLEET.items():
             for m in months:
                 days = [15, 28, 30] if m == 12 else [15, 28]
@@ -106,11 +98,7 @@ def province(tmp_path_factory):
                     status = http("POST", bed.url + "/api/v1/reports", rep,
                                   token=bed.tokens[site])[0]
                     assert status == 201
-        yield bed
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.close()
+    yield bed
 
 
 def rows_of(ws, header_row=4):

@@ -4,7 +4,7 @@ import json
 import time
 
 from collector.tokens import new_token
-from tests.fleet import http, make_report
+from tests.fleet import http, make_report, serving
 
 NOW = time.time()
 
@@ -59,18 +59,11 @@ def test_report_from_the_future_is_refused_with_the_reason(running):
 
 
 def test_rate_limit_per_host_with_retry_after(tmp_path):
-    from collector.app import build_app
-    from collector.config import load_collector_config
-    from collector.server import make_server, start_in_thread
     from tests.fleet import make_bed
 
     bed = make_bed(tmp_path / "c", extra="limits:\n  reports_per_host_per_minute: 1\n"
                                          "  burst_per_host: 3\n")
-    cfg = load_collector_config(bed.config)
-    app = build_app(cfg)
-    server = make_server(app, cfg)
-    thread = start_in_thread(server)
-    try:
+    with serving(bed.config):
         tok = bed.tokens["tyt-xa-a"]
         codes = [post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW - i), tok)[0]
                  for i in range(4)]
@@ -79,10 +72,6 @@ def test_rate_limit_per_host_with_retry_after(tmp_path):
         assert status == 429 and int(headers["retry-after"]) >= 1
         assert json.loads(body)["reason"] == "rate_limited"
         assert post(bed, make_report("tyt-xa-a", "h2", collected_at=NOW), tok)[0] == 201
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.close()
 
 
 def test_refusals_are_counted_by_reason_and_no_log_line_holds_a_token(running, capfd):

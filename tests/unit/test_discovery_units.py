@@ -7,7 +7,7 @@ import pytest
 
 from agent.discover import sweep_targets, vendor_of
 from collector.sites import load_sites, normalize_mac
-from tests.fleet import SITES_YAML, http, make_bed, make_report
+from tests.fleet import SITES_YAML, http, make_bed, make_report, serving
 from yte.yamlconf import ConfigError
 
 
@@ -52,19 +52,12 @@ def test_sweep_targets_are_the_subnets_hosts_and_bounded():
 
 
 def test_coverage_through_the_api(tmp_path):
-    from collector.app import build_app
-    from collector.config import load_collector_config
-    from collector.server import make_server, start_in_thread
 
     sites = SITES_YAML.replace("    district: Đức Trọng\n",
                                "    district: Đức Trọng\n    subnets: [198.18.1.0/24]\n"
                                "    devices:\n      - {mac: 02-00-00-00-00-05, kind: printer}\n")
     bed = make_bed(tmp_path / "c", sites_yaml=sites)
-    cfg = load_collector_config(bed.config)
-    app = build_app(cfg)
-    server = make_server(app, cfg)
-    thread = start_in_thread(server)
-    try:
+    with serving(bed.config):
         tok = bed.tokens["tyt-xa-a"]
         assert json.loads(http("GET", bed.url + "/api/v1/discovery/subnets", token=tok)[2]) == {
             "site": "tyt-xa-a", "subnets": ["198.18.1.0/24"]}
@@ -89,10 +82,6 @@ def test_coverage_through_the_api(tmp_path):
         metrics = http("GET", bed.url + "/metrics")[2].decode()
         assert 'yte_site_agent_coverage_ratio{site="tyt-xa-a"} 0.5' in metrics
         assert 'yte_site_devices{site="tyt-xa-a",state="unmanaged"} 2.0' in metrics
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.close()
 
 
 def test_the_scanner_sweeps_on_its_schedule_and_a_failure_is_not_fatal(tmp_path):

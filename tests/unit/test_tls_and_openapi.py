@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 
 from collector.openapi import render
 from tests.conftest import need_binary
-from tests.fleet import ROOT, http, make_bed
+from tests.fleet import ROOT, http, make_bed, serving
 
 
 def make_certificates(folder):
@@ -29,9 +29,7 @@ def make_certificates(folder):
 
 @pytest.fixture
 def tls_collector(tmp_path):
-    from collector.app import build_app
     from collector.config import load_collector_config
-    from collector.server import make_server, start_in_thread
 
     folder = tmp_path / "c"
     folder.mkdir()
@@ -41,13 +39,8 @@ def tls_collector(tmp_path):
     bed.config.write_text(text)
     cfg = load_collector_config(bed.config)
     assert not cfg.allow_plain_http and cfg.tls_cert_file
-    app = build_app(cfg)
-    server = make_server(app, cfg)
-    thread = start_in_thread(server)
-    yield bed, app
-    server.should_exit = True
-    thread.join(timeout=10)
-    app.state.close()
+    with serving(bed.config) as app:
+        yield bed, app
 
 
 def _agent(tmp_path, bed, ca_line):

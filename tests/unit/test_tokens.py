@@ -7,7 +7,7 @@ import sys
 import time
 
 from collector.tokens import new_token, parse_stored, verify
-from tests.fleet import SITES_YAML, http, make_report
+from tests.fleet import SITES_YAML, http, make_report, serving
 
 
 def test_verify_and_tamper():
@@ -39,20 +39,13 @@ def test_token_add_prints_once_and_stores_a_hash(bed):
 
 
 def test_token_hash_listed_in_the_sites_file_is_accepted(tmp_path):
-    from collector.app import build_app
-    from collector.config import load_collector_config
-    from collector.server import make_server, start_in_thread
     from tests.fleet import make_bed
 
     token, stored = new_token()
     sites = SITES_YAML.replace("    district: Đức Trọng\n",
                                f"    district: Đức Trọng\n    token_hashes: ['{stored.encoded()}']\n")
     bed = make_bed(tmp_path / "c", sites_yaml=sites)
-    cfg = load_collector_config(bed.config)
-    app = build_app(cfg)
-    server = make_server(app, cfg)
-    thread = start_in_thread(server)
-    try:
+    with serving(bed.config):
         rep = make_report("tyt-xa-a", "h1", collected_at=1_790_000_000.0)
         status, _, body = http("POST", bed.url + "/api/v1/reports", rep, token=token)
         assert status == 201, body
@@ -60,10 +53,6 @@ def test_token_hash_listed_in_the_sites_file_is_accepted(tmp_path):
                                make_report("bv-tinh", "h2", collected_at=1_790_000_000.0),
                                token=token)
         assert status == 403 and "tyt-xa-a" in json.loads(body)["error"]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.close()
 
 
 def _cli(bed, *args):
