@@ -17,8 +17,8 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from agent.probes.ipv6 import LARGE_BYTES  # the size the agent expects
@@ -27,18 +27,21 @@ from checks.targets import load_targets
 from collector import log
 from collector.config import CollectorConfig
 from collector.derive import derive
+from collector.discovery import routes as discovery_routes
 from collector.ingest import Busy, Ingestor
 from collector.limits import RateLimiter
-from collector.sites import Site, ip_in, load_sites, normalize_mac
-from collector.speedtest import BLOCK, Leases, SpeedtestLimits
+from collector.refusal import Refused
+from collector.sites import Site, load_sites
+from collector.speedtest import Leases, SpeedtestLimits
+from collector.speedtest import routes as speedtest_routes
 from collector.state import Fleet, known_facts
-from collector.store import CONFLICT, DUPLICATE, HostRow, Incoming, SeenDevice, Store
+from collector.store import CONFLICT, DUPLICATE, HostRow, Incoming, Store
 from collector.tokens import StoredToken, token_id_of, verify
-from collector.views import devices_json, site_json
+from collector.views import site_json
 from collector.windows_batches import batch_report
 from exporters.prometheus import CONTENT_TYPE, MetricsCache
 from yte import __version__
-from yte.report import Report, ReportError, parse_report, parse_time
+from yte.report import Report, ReportError, parse_report
 
 OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
 IPV6_LARGE = (b"yte-ipv6-path-mtu-check " * (LARGE_BYTES // 24 + 1))[:LARGE_BYTES]
@@ -85,24 +88,6 @@ class Auth:
         if info is None or info.site not in self.sites or not info.valid(self.clock()):
             return None
         return info.site if verify(token, info.token) else None
-
-
-class Refused(Exception):
-    def __init__(self, status: int, reason: str, vi: str, en: str, **extra: object):
-        super().__init__(en)
-        self.status, self.reason, self.vi, self.en, self.extra = status, reason, vi, en, extra
-
-    def answer(self) -> tuple[int, dict, dict]:
-        extra = dict(self.extra)
-        headers = {}
-        if "retry_after" in extra:
-            headers["Retry-After"] = str(int(extra.pop("retry_after")) + 1)
-        return self.status, {"error": f"{self.vi} / {self.en}", "reason": self.reason,
-                             **extra}, headers
-
-    def response(self) -> JSONResponse:
-        status, answer, headers = self.answer()
-        return JSONResponse(answer, status_code=status, headers=headers)
 
 
 def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> FastPath:
@@ -263,146 +248,6 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
     def site_of_request(request: Request) -> str:
         return authenticate(request.headers.get("authorization", ""))
 
-    def lease_of(request: Request) -> str:
-        site = site_of_request(request)
-        if not leases.check(site, request.query_params.get("lease", "")):
-            raise Refused(403, "no_lease", "không giữ quyền đo của cơ sở",
-                          "no valid speed-test lease for this site: ask POST "
-                          "/api/v1/speedtest/lease first")
-        return site
-
-    async def speedtest_lease(request: Request) -> Response:
-        try:
-            site = site_of_request(request)
-            try:
-                host_id = str((await request.json())["host_id"])[:64]
-            except (ValueError, KeyError, TypeError):
-                raise Refused(400, "invalid", "thiếu host_id", "body must be {\"host_id\": …}",
-                              field="host_id") from None
-        except Refused as r:
-            return r.response()
-        lease, why, wait = leases.request(site, host_id)
-        if lease is None:
-            return JSONResponse({"granted": False, "reason": why, "retry_after": round(wait)})
-        log.event("speedtest_lease", site=site, host=host_id)
-        return JSONResponse({"granted": True, "lease_id": lease.lease_id,
-                             "expires_at": lease.expires_at,
-                             "max_bytes_per_stream": leases.limits.max_bytes_per_stream})
-
-    async def speedtest_release(request: Request) -> Response:
-        try:
-            site = site_of_request(request)
-        except Refused as r:
-            return r.response()
-        leases.release(site, request.path_params["lease"])
-        return Response(status_code=204)
-
-    async def speedtest_ping(request: Request) -> Response:
-        try:
-            site_of_request(request)
-        except Refused as r:
-            return r.response()
-        return Response(b"pong", media_type="text/plain")
-
-    async def speedtest_download(request: Request) -> Response:
-        try:
-            lease_of(request)
-        except Refused as r:
-            return r.response()
-        try:
-            wanted = int(request.query_params.get("bytes", "0"))
-        except ValueError:
-            wanted = 0
-        total = max(0, min(wanted or leases.limits.max_bytes_per_stream,
-                           leases.limits.max_bytes_per_stream))
-        if not leases.open_stream():
-            return Refused(503, "busy", "quá nhiều luồng đo", "too many speed-test streams",
-                           retry_after=10).response()
-
-        async def body():
-            try:
-                left = total
-                while left > 0:
-                    chunk = BLOCK if left >= len(BLOCK) else BLOCK[:left]
-                    left -= len(chunk)
-                    yield chunk
-            finally:
-                leases.close_stream()
-
-        return StreamingResponse(body(), media_type="application/octet-stream",
-                                 headers={"Content-Length": str(total),
-                                          "Cache-Control": "no-store"})
-
-    async def speedtest_upload(request: Request) -> Response:
-        try:
-            lease_of(request)
-        except Refused as r:
-            return r.response()
-        if not leases.open_stream():
-            return Refused(503, "busy", "quá nhiều luồng đo", "too many speed-test streams",
-                           retry_after=10).response()
-        received = 0
-        try:
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > leases.limits.max_bytes_per_stream:
-                    return Refused(413, "too_large", "vượt giới hạn một lần đo",
-                                   "more than the bytes allowed per stream").response()
-        except ClientDisconnect:
-            pass  # the agent stops when its time is up: what arrived is what counts
-        finally:
-            leases.close_stream()
-        return JSONResponse({"bytes": received})
-
-    async def discovery_subnets(request: Request) -> Response:
-        """What the site's scanner may sweep: its subnets from the sites file, nothing else."""
-        try:
-            site = site_of_request(request)
-        except Refused as r:
-            return r.response()
-        return JSONResponse({"site": site, "subnets": list(sites[site].subnets)})
-
-    async def post_discovery(request: Request) -> Response:
-        try:
-            site = site_of_request(request)
-            body = await read_body(request.headers.get("content-length", ""), request.stream())
-            try:
-                obj = json.loads(body)
-                seen_at = parse_time(obj["scanned_at"], "scanned_at")
-                devices = obj["devices"]
-                assert isinstance(devices, list) and len(devices) <= 65536
-            except (ValueError, KeyError, TypeError, AssertionError) as e:
-                raise Refused(400, "invalid", "kết quả quét không hợp lệ",
-                              f"a discovery is {{scanned_at, devices: [{{ip, mac, vendor}}]}}: {e}"
-                              ) from None
-            if seen_at - clock() > limits.max_clock_skew_seconds:
-                raise Refused(400, "clock_skew", "thời điểm quét ở tương lai",
-                              "scanned_at is in the future", field="scanned_at")
-            accepted, outside = [], 0
-            for d in devices:
-                mac = normalize_mac(str(d.get("mac", ""))) if isinstance(d, dict) else None
-                ip = str(d.get("ip", "")) if isinstance(d, dict) else ""
-                if mac is None or not ip_in(ip, sites[site].subnets):
-                    outside += 1
-                    continue
-                vendor = d.get("vendor")
-                accepted.append((mac, ip, str(vendor)[:200] if vendor else None))
-        except Refused as r:
-            return r.response()
-        await run_in_threadpool(store.record_devices, site, accepted, seen_at)
-        fleet.saw_devices(site, [SeenDevice(site, m, i, v, seen_at, seen_at)
-                                 for m, i, v in accepted])
-        log.event("discovery_stored", site=site, devices=len(accepted), refused=outside)
-        return JSONResponse({"stored": len(accepted), "refused_outside_subnets": outside},
-                            status_code=201)
-
-    async def get_devices(request: Request) -> Response:
-        sid = request.path_params["site"]
-        views = await run_in_threadpool(fleet.views)
-        if sid not in views:
-            return Refused(404, "not_found", "không có cơ sở này", f"no site {sid!r}").response()
-        return JSONResponse(devices_json(views[sid]))
-
     async def ipv6_large(request: Request) -> Response:
         """A fixed 4,000-byte answer: arriving whole over IPv6 shows path MTU works."""
         return Response(IPV6_LARGE, media_type="application/octet-stream")
@@ -451,15 +296,10 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
         Route("/openapi.yaml", get_openapi),
         Route("/api/v1/reports", starlette_fallback, methods=["POST"]),
         Route("/api/v1/windows-batches", post_windows_batch, methods=["POST"]),
-        Route("/api/v1/speedtest/lease", speedtest_lease, methods=["POST"]),
-        Route("/api/v1/speedtest/lease/{lease}", speedtest_release, methods=["DELETE"]),
-        Route("/api/v1/speedtest/ping", speedtest_ping),
-        Route("/api/v1/speedtest/download", speedtest_download),
-        Route("/api/v1/speedtest/upload", speedtest_upload, methods=["POST"]),
+        *speedtest_routes(leases, site_of_request),
         Route("/api/v1/ipv6/large", ipv6_large),
-        Route("/api/v1/discovery/subnets", discovery_subnets),
-        Route("/api/v1/discoveries", post_discovery, methods=["POST"]),
-        Route("/api/v1/sites/{site}/devices", get_devices),
+        *discovery_routes(store=store, fleet=fleet, sites=sites, limits=limits, clock=clock,
+                          site_of_request=site_of_request, read_body=read_body),
         Route("/api/v1/sites", get_sites),
         Route("/api/v1/sites/{site}", get_site),
     ])

@@ -86,3 +86,112 @@ class Leases:
     def close_stream(self) -> None:
         with self._lock:
             self._streams -= 1
+
+
+def routes(leases: Leases, site_of_request: Callable) -> list:
+    """The speed-test endpoints: the site token for all, the site's lease for the streams."""
+    from starlette.requests import ClientDisconnect, Request
+    from starlette.responses import JSONResponse, Response, StreamingResponse
+    from starlette.routing import Route
+
+    from collector import log
+    from collector.refusal import Refused
+
+    def lease_of(request: Request) -> str:
+        site = site_of_request(request)
+        if not leases.check(site, request.query_params.get("lease", "")):
+            raise Refused(403, "no_lease", "không giữ quyền đo của cơ sở",
+                          "no valid speed-test lease for this site: ask POST "
+                          "/api/v1/speedtest/lease first")
+        return site
+
+    async def speedtest_lease(request: Request) -> Response:
+        try:
+            site = site_of_request(request)
+            try:
+                host_id = str((await request.json())["host_id"])[:64]
+            except (ValueError, KeyError, TypeError):
+                raise Refused(400, "invalid", "thiếu host_id", "body must be {\"host_id\": …}",
+                              field="host_id") from None
+        except Refused as r:
+            return r.response()
+        lease, why, wait = leases.request(site, host_id)
+        if lease is None:
+            return JSONResponse({"granted": False, "reason": why, "retry_after": round(wait)})
+        log.event("speedtest_lease", site=site, host=host_id)
+        return JSONResponse({"granted": True, "lease_id": lease.lease_id,
+                             "expires_at": lease.expires_at,
+                             "max_bytes_per_stream": leases.limits.max_bytes_per_stream})
+
+    async def speedtest_release(request: Request) -> Response:
+        try:
+            site = site_of_request(request)
+        except Refused as r:
+            return r.response()
+        leases.release(site, request.path_params["lease"])
+        return Response(status_code=204)
+
+    async def speedtest_ping(request: Request) -> Response:
+        try:
+            site_of_request(request)
+        except Refused as r:
+            return r.response()
+        return Response(b"pong", media_type="text/plain")
+
+    async def speedtest_download(request: Request) -> Response:
+        try:
+            lease_of(request)
+        except Refused as r:
+            return r.response()
+        try:
+            wanted = int(request.query_params.get("bytes", "0"))
+        except ValueError:
+            wanted = 0
+        total = max(0, min(wanted or leases.limits.max_bytes_per_stream,
+                           leases.limits.max_bytes_per_stream))
+        if not leases.open_stream():
+            return Refused(503, "busy", "quá nhiều luồng đo", "too many speed-test streams",
+                           retry_after=10).response()
+
+        async def body():
+            try:
+                left = total
+                while left > 0:
+                    chunk = BLOCK if left >= len(BLOCK) else BLOCK[:left]
+                    left -= len(chunk)
+                    yield chunk
+            finally:
+                leases.close_stream()
+
+        return StreamingResponse(body(), media_type="application/octet-stream",
+                                 headers={"Content-Length": str(total),
+                                          "Cache-Control": "no-store"})
+
+    async def speedtest_upload(request: Request) -> Response:
+        try:
+            lease_of(request)
+        except Refused as r:
+            return r.response()
+        if not leases.open_stream():
+            return Refused(503, "busy", "quá nhiều luồng đo", "too many speed-test streams",
+                           retry_after=10).response()
+        received = 0
+        try:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > leases.limits.max_bytes_per_stream:
+                    return Refused(413, "too_large", "vượt giới hạn một lần đo",
+                                   "more than the bytes allowed per stream").response()
+        except ClientDisconnect:
+            pass  # the agent stops when its time is up: what arrived is what counts
+        finally:
+            leases.close_stream()
+        return JSONResponse({"bytes": received})
+
+    return [
+        Route("/api/v1/speedtest/lease", speedtest_lease, methods=["POST"]),
+        Route("/api/v1/speedtest/lease/{lease}", speedtest_release, methods=["DELETE"]),
+        Route("/api/v1/speedtest/ping", speedtest_ping),
+        Route("/api/v1/speedtest/download", speedtest_download),
+        Route("/api/v1/speedtest/upload", speedtest_upload, methods=["POST"]),
+    ]

@@ -1,0 +1,76 @@
+"""LAN discovery on the collector: the scanner's subnets, what it found, and coverage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+
+def routes(*, store, fleet, sites, limits, clock: Callable[[], float],
+           site_of_request: Callable, read_body: Callable) -> list:
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    from collector import log
+    from collector.refusal import Refused
+    from collector.sites import ip_in, normalize_mac
+    from collector.store import SeenDevice
+    from collector.views import devices_json
+    from yte.report import parse_time
+
+    async def discovery_subnets(request: Request) -> Response:
+        """What the site's scanner may sweep: its subnets from the sites file, nothing else."""
+        try:
+            site = site_of_request(request)
+        except Refused as r:
+            return r.response()
+        return JSONResponse({"site": site, "subnets": list(sites[site].subnets)})
+
+    async def post_discovery(request: Request) -> Response:
+        try:
+            site = site_of_request(request)
+            body = await read_body(request.headers.get("content-length", ""), request.stream())
+            try:
+                obj = json.loads(body)
+                seen_at = parse_time(obj["scanned_at"], "scanned_at")
+                devices = obj["devices"]
+                assert isinstance(devices, list) and len(devices) <= 65536
+            except (ValueError, KeyError, TypeError, AssertionError) as e:
+                raise Refused(400, "invalid", "kết quả quét không hợp lệ",
+                              f"a discovery is {{scanned_at, devices: [{{ip, mac, vendor}}]}}: {e}"
+                              ) from None
+            if seen_at - clock() > limits.max_clock_skew_seconds:
+                raise Refused(400, "clock_skew", "thời điểm quét ở tương lai",
+                              "scanned_at is in the future", field="scanned_at")
+            accepted, outside = [], 0
+            for d in devices:
+                mac = normalize_mac(str(d.get("mac", ""))) if isinstance(d, dict) else None
+                ip = str(d.get("ip", "")) if isinstance(d, dict) else ""
+                if mac is None or not ip_in(ip, sites[site].subnets):
+                    outside += 1
+                    continue
+                vendor = d.get("vendor")
+                accepted.append((mac, ip, str(vendor)[:200] if vendor else None))
+        except Refused as r:
+            return r.response()
+        await run_in_threadpool(store.record_devices, site, accepted, seen_at)
+        fleet.saw_devices(site, [SeenDevice(site, m, i, v, seen_at, seen_at)
+                                 for m, i, v in accepted])
+        log.event("discovery_stored", site=site, devices=len(accepted), refused=outside)
+        return JSONResponse({"stored": len(accepted), "refused_outside_subnets": outside},
+                            status_code=201)
+
+    async def get_devices(request: Request) -> Response:
+        sid = request.path_params["site"]
+        views = await run_in_threadpool(fleet.views)
+        if sid not in views:
+            return Refused(404, "not_found", "không có cơ sở này", f"no site {sid!r}").response()
+        return JSONResponse(devices_json(views[sid]))
+
+    return [
+        Route("/api/v1/discovery/subnets", discovery_subnets),
+        Route("/api/v1/discoveries", post_discovery, methods=["POST"]),
+        Route("/api/v1/sites/{site}/devices", get_devices),
+    ]
