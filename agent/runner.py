@@ -6,7 +6,6 @@ import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 
@@ -55,19 +54,11 @@ def run(argv: Sequence[str], timeout: float = 10.0) -> CommandResult:
 
 class RecordedRunner:
     """Replays recorded outputs: ``commands`` maps a command line (joined by spaces) to
-    (returncode, stdout, stderr), or to a file under ``folder`` holding stdout.
-    A command that was not recorded behaves as not installed."""
+    (returncode, stdout, stderr). A command that was not recorded behaves as not installed."""
 
     def __init__(self, commands: dict[str, tuple[int, str, str]]):
         self.commands = commands
         self.calls: list[str] = []
-
-    @classmethod
-    def from_folder(cls, folder: Path, index: dict[str, str]) -> RecordedRunner:
-        commands = {}
-        for line, filename in index.items():
-            commands[line] = (0, (folder / filename).read_text(encoding="utf-8"), "")
-        return cls(commands)
 
     def __call__(self, argv: Sequence[str], timeout: float = 10.0) -> CommandResult:
         line = " ".join(argv)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -174,10 +174,3 @@ def load_targets(paths: Iterable[str | Path],
 
 def in_force(targets: dict[str, Target], day: dt.date) -> list[Target]:
     return [t for t in targets.values() if t.in_force(day)]
-
-
-def with_threshold(target: Target, index: int, value: Any) -> Target:
-    """A copy with one clause's value changed (for what-if evaluation and tests)."""
-    clauses = list(target.all_of)
-    clauses[index] = replace(clauses[index], value=value)
-    return replace(target, all_of=tuple(clauses))

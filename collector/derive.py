@@ -3,6 +3,7 @@ a site's own prefixes (sites file) count like global addresses. Pure."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
@@ -10,8 +11,13 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 DERIVED = frozenset({"ipv6.site_prefix_address", "ipv6.ready", "ipv6.failing_step"})
 
 
+@functools.lru_cache(maxsize=4096)
+def _networks(prefixes: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(IPNetwork(p) for p in prefixes)
+
+
 def _in_prefixes(addresses: list[str] | None, prefixes: tuple[str, ...]) -> bool:
-    nets = [IPNetwork(p) for p in prefixes]
+    nets = _networks(prefixes)
     for entry in addresses or []:
         address = entry.rsplit("/", 1)[0]
         try:

@@ -32,7 +32,6 @@ class Ingestor:
         self.store, self.on_stored = store, on_stored
         self.max_batch, self.max_pending = max_batch, max_pending
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.batches = 0  # transactions committed
         self._thread = threading.Thread(target=self._loop, name="yte-writer", daemon=True)
         self._thread.start()
 
@@ -71,7 +70,6 @@ class Ingestor:
             except Exception as e:  # noqa: BLE001 - every waiting client gets the error
                 results = [e] * len(batch)
             else:
-                self.batches += 1
                 for (item, _, _), result in zip(batch, results, strict=True):
                     if result == STORED:
                         self.on_stored(item.row)

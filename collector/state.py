@@ -3,6 +3,7 @@ for sites that changed (and every ``refresh`` seconds, as time alone makes hosts
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import statistics
 import threading
@@ -86,8 +87,7 @@ class Fleet:
             self._put(row)
             m = Measurement.from_row(row)
             if m is not None:
-                self._measurements[row.site].append(m)
-                self._measurements[row.site].sort(key=lambda x: x.measured_at)
+                bisect.insort(self._measurements[row.site], m, key=lambda x: x.measured_at)
             self._dirty.add(row.site)
             if old is not None:
                 self._dirty.add(old.site)

@@ -282,16 +282,6 @@ class Store:
             return self._r.execute("SELECT count(*) FROM reports WHERE site = ?",
                                    (site,)).fetchone()[0]
 
-    def report_ids(self, host_id: str | None = None) -> list[tuple[str, float]]:
-        """(report id, collected_at) in the order they were stored."""
-        with self._r_lock:
-            if host_id is None:
-                q = self._r.execute("SELECT report_id, collected_at FROM reports ORDER BY rowid")
-            else:
-                q = self._r.execute("SELECT report_id, collected_at FROM reports "
-                                    "WHERE host_id = ? ORDER BY rowid", (host_id,))
-            return q.fetchall()
-
     # ---- tokens ------------------------------------------------------------------
 
     def add_token(self, site: str, token: StoredToken, now: float | None = None) -> None:

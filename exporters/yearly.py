@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from exporters.table import VERDICT, achieved, requirement, vn_percent
+from exporters.table import achieved, requirement, vn_percent
 
 VERDICT_SHORT = {"pass": "ĐẠT", "fail": "CHƯA ĐẠT", "unknown": "CHƯA RÕ"}
 
@@ -130,5 +130,3 @@ def build(details: list[dict], *, year: int, as_of: dt.datetime, province: str |
         generated_at=dt.datetime.now().strftime("%d/%m/%Y %H:%M"), summary=summary,
         sites=sections)
 
-
-__all__ = ["VERDICT", "Row", "SiteSection", "YearReport", "build"]

@@ -1,12 +1,13 @@
 """Alert and recording rules: promtool on the shipped files, promtool unit tests for every
 alert, generated rules in sync with targets.yaml, runbooks present."""
 
+import dataclasses
 import re
 import subprocess
 
 import yaml
 
-from checks.targets import load_targets, with_threshold
+from checks.targets import load_targets
 from exporters.rules import render_rules
 from tests.conftest import need_binary
 from tests.fleet import ROOT
@@ -133,9 +134,11 @@ def test_generated_rules_and_dashboards_are_in_sync():
 def test_changing_a_threshold_changes_the_alert_rule():
     targets = load_targets([TARGETS])
     before = render_rules(targets.values())["yte-alerts.yml"]
-    targets["pc.ram_ssd"] = targets["pc.ram_ssd"].__class__(
-        **{**targets["pc.ram_ssd"].__dict__, "required_ratio": 0.7, "alert_for": "3d"})
-    targets["unit.security_budget"] = with_threshold(targets["unit.security_budget"], 0, 0.15)
+    targets["pc.ram_ssd"] = dataclasses.replace(targets["pc.ram_ssd"], required_ratio=0.7,
+                                                alert_for="3d")
+    budget = targets["unit.security_budget"]
+    clause = dataclasses.replace(budget.all_of[0], value=0.15)
+    targets["unit.security_budget"] = dataclasses.replace(budget, all_of=(clause,))
     after = render_rules(targets.values())["yte-alerts.yml"]
     assert before != after
     assert "≥ 70 % số máy" in after and "≥ 50 % số máy" not in after
