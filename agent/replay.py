@@ -11,7 +11,7 @@ from agent.collect import collect_report
 from agent.identity import host_id_from_machine_id
 from agent.probe import Context
 from agent.probes.windows import NETSH_FIREWALL, SOURCES, collect_argv, source
-from agent.runner import RecordedRunner
+from agent.runner import RecordedRunner, Runner
 from yte.report import Report
 
 
@@ -50,10 +50,16 @@ def report_from_batch(batch: dict, *, site: str, host_id: str, hostname: str,
     return report
 
 
-def replay_windows(folder: Path, site: str, now: float) -> Report:
-    ctx = Context(run=windows_runner(folder), now=lambda: now)
+def windows_report(run: Runner, *, site: str, now: float, origin: str) -> Report:
+    """A Windows host's report from a runner that answers collect.ps1 (and netsh): a
+    recorded case folder, or a batch fetched over SSH. The host id is its MachineGuid."""
+    ctx = Context(run=run, now=lambda: now)
     guid = source(ctx, "machine_guid")[0]
     hostname = source(ctx, "computer")[0]["Name"]
     return collect_report(ctx, platform="windows", site=site,
                           host_id=host_id_from_machine_id(str(guid)), hostname=hostname,
-                          source="replay")
+                          source=origin)
+
+
+def replay_windows(folder: Path, site: str, now: float) -> Report:
+    return windows_report(windows_runner(folder), site=site, now=now, origin="replay")

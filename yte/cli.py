@@ -8,8 +8,10 @@ import click
 
 _GROUPS = {
     "agent": ("agent.cli", "agent"),
+    "audit": ("agent.remote.cli", "audit"),
     "collector": ("collector.cli", "collector"),
     "demo": ("yte.demo", "demo"),
+    "deploy": ("agent.remote.cli", "deploy"),
     "discover": ("agent.discover_cli", "discover"),
     "exporters": ("exporters.cli", "exporters"),
     "report": ("yte.yearend", "report"),

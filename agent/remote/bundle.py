@@ -1,0 +1,41 @@
+"""The probes as one zip application, copied over SFTP and run by the host's python3:
+the packages the Linux probes import (agent, yte, netaddr), no third-party wheels."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import io
+import zipfile
+from pathlib import Path
+
+MIN_PYTHON = (3, 10)  # as pyproject's requires-python
+
+# Runs on the host before anything else is imported: a too-old python says so (exit 3) and
+# the audit falls back to the shell.
+_MAIN = f"""import sys
+if sys.version_info < {MIN_PYTHON!r}:
+    sys.stderr.write("yte: python %d.%d is older than {MIN_PYTHON[0]}.{MIN_PYTHON[1]}\\n"
+                     % sys.version_info[:2])
+    sys.exit(3)
+from agent.remote.onhost import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+_PACKAGES = ("agent", "yte", "netaddr")
+_STAMP = (2026, 1, 1, 0, 0, 0)  # fixed, so the same code gives the same bytes
+
+
+@functools.lru_cache(maxsize=1)
+def build_bundle() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("__main__.py", _STAMP), _MAIN)
+        for name in _PACKAGES:
+            folder = Path(importlib.import_module(name).__file__).parent
+            for path in sorted(folder.rglob("*.py")):
+                arc = path.relative_to(folder.parent).as_posix()
+                info = zipfile.ZipInfo(arc, _STAMP)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                z.writestr(info, path.read_bytes())
+    return buf.getvalue()
