@@ -1,0 +1,162 @@
+"""The SSH audit's parts without a network: the inventory's errors, the shell snapshot
+against a direct collection of this machine, the bundle run by this python, a recorded
+Windows host through the same session interface, and the summary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.probe import Context
+from agent.remote.audit import Outcome, Settings, audit_host, audit_windows, summary
+from agent.remote.bundle import build_bundle
+from agent.remote.inventory import Host, load_inventory
+from agent.remote.onhost import linux_report
+from agent.remote.snapshot import SnapshotError, materialize, script
+from agent.remote.ssh import HostKeys, RemoteError
+from agent.replay import batch_from_folder, replay_windows
+from yte.yamlconf import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+WINDOWS = ROOT / "tests/fixtures/windows"
+
+
+def probe_facts(report: dict) -> dict:
+    return {n: {k: v for k, v in r.items() if k != "duration_seconds"}
+            for n, r in report["probes"].items()}
+
+
+# ---- inventory ---------------------------------------------------------------------------
+
+
+def test_example_inventory_loads_and_limits_by_group_or_host():
+    inv = load_inventory(ROOT / "configs/inventory.example.yaml")
+    assert [h.name for h in inv.select(("servers",))] == ["his-server", "pacs"]
+    assert [h.name for h in inv.select(("tyt-xa-b-pc1",))] == ["tyt-xa-b-pc1"]
+    windows = inv.select(("stations",))[0]
+    assert windows.platform == "windows" and windows.key_file is None
+    assert windows.password_env == "YTE_SSH_PASSWORD"
+    with pytest.raises(ValueError, match="no host or group named nowhere"):
+        inv.select(("nowhere",))
+
+
+@pytest.mark.parametrize(("text", "where", "words"), [
+    ("hosts:\n  pc1:\n    address: 198.18.0.5\n    site: s\n    password: hunter2\n",
+     ":5: hosts.pc1.password:", "never read from the inventory"),
+    ("hosts:\n  pc1:\n    address: 198.18.0.5\n    site: s\n    usr: root\n",
+     ":5: hosts.pc1.usr:", "did you mean 'user'"),
+    ("defaults:\n  password: x\nhosts:\n  pc1: {address: a, site: s}\n",
+     ":2: defaults.password:", "password_env"),
+    ("hosts:\n  pc1:\n    address: 198.18.0.5\n    site: s\n    platform: macos\n",
+     ":5: hosts.pc1.platform:", "linux, windows"),
+    ("hosts:\n  pc1:\n    address: 198.18.0.5\n", ":3: hosts.pc1.site:", "required"),
+])
+def test_inventory_errors_name_file_line_and_key(tmp_path, text, where, words):
+    path = tmp_path / "inventory.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_inventory(path)
+    assert f"{path}{where}" in str(e.value) and words in str(e.value)
+
+
+# ---- Linux: snapshot and bundle against a direct collection ------------------------------
+
+
+def test_shell_snapshot_gives_the_same_facts_as_collecting_here(tmp_path):
+    out = subprocess.run(["sh", "-s"], input=script(), capture_output=True, text=True,
+                         timeout=120, check=True)
+    materialize(out.stdout, tmp_path)
+    from_snapshot = linux_report(Context(root=tmp_path), "s").to_json_obj()
+    direct = linux_report(Context(), "s").to_json_obj()
+    assert from_snapshot["host_id"] == direct["host_id"]
+    assert from_snapshot["hostname"] == direct["hostname"]
+    assert probe_facts(from_snapshot) == probe_facts(direct)
+    hardware = from_snapshot["probes"]["hardware"]["facts"]
+    assert hardware["memory_usable_bytes"] > 0 and hardware["cpu_threads"] >= 1
+
+
+@pytest.mark.parametrize("stream", [
+    "L\t/sys/class/net/eth0\t../../../../../../../etc\n",  # climbs out of the tree
+    "F\t/proc/../etc/passwd\ncm9vdA==\n=\n",  # not a normal path
+    "F\tproc/meminfo\nAA==\n=\n",  # relative
+    # a link made harmless first, then redirected by a later one
+    "L\t/a/b\tc/../../x\nL\t/a/c\t..\n",
+    "Q\tsomething\n",
+])
+def test_snapshot_refuses_paths_that_leave_the_tree(tmp_path, stream):
+    with pytest.raises(SnapshotError):
+        materialize(stream, tmp_path / "root")
+    assert not (tmp_path / "etc").exists()
+
+
+def test_bundle_runs_with_python_alone_and_reports_like_the_agent(tmp_path):
+    bundle = tmp_path / "yte.pyz"
+    bundle.write_bytes(build_bundle())
+    assert build_bundle() == bundle.read_bytes()  # cached and reproducible
+    out = subprocess.run([sys.executable, "-I", "-S", str(bundle), "bv-tinh"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    remote = json.loads(out.stdout)  # -I -S: no site-packages, only what the zip carries
+    direct = linux_report(Context(), "bv-tinh").to_json_obj()
+    assert remote["source"] == "ssh" and remote["site"] == "bv-tinh"
+    assert remote["host_id"] == direct["host_id"]
+    assert probe_facts(remote) == probe_facts(direct)
+
+
+# ---- Windows over SSH, replayed ------------------------------------------------------------
+
+
+class RecordedWindowsSession:
+    """A Windows host with OpenSSH, answering from a recorded case folder."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.files, self.commands = folder, {}, []
+
+    def put(self, data: bytes, remote: str, mode: int = 0o600) -> None:
+        self.files[remote] = data
+
+    def remove(self, remote: str) -> None:
+        self.files.pop(remote)
+
+    def execute(self, command: str, *, timeout: float, stdin=None):
+        self.commands.append(command)
+        if command.startswith("powershell.exe") and "-File" in command:
+            assert command.split()[-1] in self.files  # the script copied first
+            return 0, json.dumps(batch_from_folder(self.folder)).encode(), b""
+        if command.startswith("netsh") and (self.folder / "netsh.txt").exists():
+            return 0, (self.folder / "netsh.txt").read_bytes(), b""
+        return 1, b"", b"not recorded"
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in WINDOWS.iterdir() if p.is_dir()))
+def test_windows_host_over_ssh_gives_the_replayed_facts(case):
+    session = RecordedWindowsSession(WINDOWS / case)
+    host = Host(name="pc", address="198.18.0.9", site="tyt-xa-a", platform="windows")
+    report, method, _ = audit_windows(session, host, timeout=30)
+    replayed = replay_windows(WINDOWS / case, "tyt-xa-a", report.collected_at)
+    assert method == "powershell" and report.source == "ssh" and not session.files
+    assert report.host_id == replayed.host_id and report.hostname == replayed.hostname
+    assert probe_facts(report.to_json_obj()) == probe_facts(replayed.to_json_obj())
+
+
+# ---- failures and the summary ----------------------------------------------------------------
+
+
+def test_a_failing_host_is_an_outcome_with_its_reason_and_the_summary_lists_it():
+    def refuse(host, keys, *, timeout, password=None):
+        raise RemoteError("xác thực bị từ chối / authentication refused for user root")
+
+    host = Host(name="pacs", address="198.18.0.7", site="bv-tinh")
+    outcome = audit_host(host, Settings(HostKeys(Path("/nonexistent"))), connect=refuse)
+    assert not outcome.ok and "authentication refused" in outcome.error
+    text = summary([outcome, Outcome(Host(name="pc2", address="198.18.0.8", site="bv-tinh"),
+                                     error="không kết nối được / unreachable: timeout")])
+    assert "# Lỗi / failures: 2" in text
+    assert "pacs (198.18.0.7:22): xác thực bị từ chối" in text
+    assert "bv-tinh        0/2 máy đã kiểm" in text
