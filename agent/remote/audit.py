@@ -66,18 +66,27 @@ def python_ok(runner: ssh.RemoteRunner, host: Host) -> str | None:
     return None
 
 
-def _linux_with_python(session: ssh.Session, runner: ssh.RemoteRunner, host: Host,
-                       timeout: float) -> Report:
-    name = f".yte-audit-{uuid.uuid4().hex[:12]}.pyz"
-    session.put(build_bundle(), name)
+def _run_copied(session: ssh.Session, data: bytes, suffix: str,
+                command: Callable[[str], str], what: str, timeout: float) -> bytes:
+    """Copy ``data`` into the login's home, run the command made for its name, remove it:
+    its stdout, or RemoteError with its last words."""
+    name = f".yte-audit-{uuid.uuid4().hex[:12]}{suffix}"
+    session.put(data, name)
     try:
-        rc, out, err = session.execute(runner.command_line([host.python, name, host.site]),
-                                       timeout=timeout)
+        rc, out, err = session.execute(command(name), timeout=timeout)
     finally:
         session.remove(name)
     if rc != 0:
-        raise ssh.RemoteError(f"{host.python} failed ({rc}): "
+        raise ssh.RemoteError(f"{what} failed ({rc}): "
                               f"{err.decode(errors='replace').strip()[-300:]}")
+    return out
+
+
+def _linux_with_python(session: ssh.Session, runner: ssh.RemoteRunner, host: Host,
+                       timeout: float) -> Report:
+    out = _run_copied(session, build_bundle(), ".pyz",
+                      lambda name: runner.command_line([host.python, name, host.site]),
+                      host.python, timeout)
     try:
         return parse_report(json.loads(out))
     except (ValueError, ReportError) as e:
@@ -114,17 +123,9 @@ def _windows_quote(argv: list[str]) -> str:
 def audit_windows(session: ssh.Session, host: Host, timeout: float) -> tuple[Report, str, list[str]]:
     """collect.ps1 copied over SFTP and run with -File (the script is longer than cmd.exe
     accepts inline), netsh beside it; parsed here by the Windows probes."""
-    name = f"yte-audit-{uuid.uuid4().hex[:12]}.ps1"
-    session.put(SCRIPT.read_bytes(), name)
-    try:
-        rc, out, err = session.execute(_windows_quote(
-            ["powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
-             "-File", name]), timeout=timeout)
-    finally:
-        session.remove(name)
-    if rc != 0:
-        raise ssh.RemoteError(f"PowerShell failed ({rc}): "
-                              f"{err.decode(errors='replace').strip()[:300]}")
+    out = _run_copied(session, SCRIPT.read_bytes(), ".ps1", lambda name: _windows_quote(
+        ["powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
+         "-File", name]), "PowerShell", timeout)
     try:
         batch = json.loads(out.decode("utf-8", errors="replace").lstrip("\ufeff"))
     except ValueError as e:

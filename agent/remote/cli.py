@@ -161,10 +161,12 @@ def deploy() -> None:
 @click.option("--collector", "collector_url", help="collector URL (default: the inventory's)")
 @click.option("--wheel", type=click.Path(dir_okay=False, exists=True),
               help="the yte-compliance wheel to install (default: built from this checkout)")
+@click.option("--windows-exe", type=click.Path(dir_okay=False, exists=True),
+              help="the frozen agent yte.exe for Windows hosts (docs/deploy-windows.md)")
 @click.option("--root", default="/", hidden=True, help="install under this folder (tests)")
 def deploy_ssh(inventory: str, limit: tuple[str, ...], workers: int, known_hosts: str | None,
                trust_on_first_use: bool, dry_run: bool, collector_url: str | None,
-               wheel: str | None, root: str) -> None:
+               wheel: str | None, windows_exe: str | None, root: str) -> None:
     """Cài tác tử, cấu hình, token và dịch vụ; gửi một báo cáo / install the agent (its own
     venv), config, token and service, then send one report. Running it again changes
     nothing."""
@@ -180,6 +182,7 @@ def deploy_ssh(inventory: str, limit: tuple[str, ...], workers: int, known_hosts
     try:
         options = Options(collector_url=url, tokens_dir=inv.tokens_dir, ca_file=inv.ca_file,
                           wheel=Path(wheel) if wheel else None, dry_run=dry_run,
+                          windows_exe=Path(windows_exe) if windows_exe else None,
                           layout=Layout(root))
         with click.progressbar(length=len(hosts), label="Cài đặt / deploying",
                                file=sys.stderr, show_pos=True) as bar:

@@ -1,6 +1,7 @@
-"""Install the agent on Linux hosts over SSH: its own virtual environment from wheels
-carried from here (hosts need no Internet), its config, its site token and the systemd
-unit; then one report. Every step compares first, so a second run changes nothing."""
+"""Install the agent over SSH. Linux: its own virtual environment from wheels carried
+from here (hosts need no Internet), its config, its site token and the systemd unit.
+Windows with OpenSSH: the frozen yte.exe, config, token and the scheduled task. Then one
+report. Every step compares first, so a second run changes nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.install import UNIT_PATH, install_plan
+from agent.install import TASK_NAME, UNIT_PATH, WINDOWS_CONFIG, WINDOWS_EXE, install_plan
 from agent.remote import ssh
 from agent.remote.audit import Settings, python_ok
 from agent.remote.inventory import Host
@@ -73,6 +74,7 @@ class Options:
     tokens_dir: Path
     ca_file: Path | None = None
     wheel: Path | None = None
+    windows_exe: Path | None = None  # the frozen agent for Windows hosts
     dry_run: bool = False
     layout: Layout = Layout()
     cache: Path = Path.home() / ".cache" / "yte" / "wheels"
@@ -87,14 +89,12 @@ class Outcome:
     dry_run: bool = False
 
 
-def agent_config(host: Host, options: Options) -> str:
-    at = options.layout
+def agent_config(site: str, url: str, token: str, ca: str | None, spool: str) -> str:
     lines = ["# Viết bởi / written by `yte deploy ssh`; chạy lại lệnh đó để đổi / rerun it to change.",
-             f"site: {host.site}", f"collector_url: {options.collector_url}",
-             f"token_file: {at.token}"]
-    if options.ca_file:
-        lines.append(f"ca_file: {at.ca}")
-    lines.append(f"spool_dir: {at.state}/spool")
+             f"site: {site}", f"collector_url: {url}", f"token_file: {token}"]
+    if ca:
+        lines.append(f"ca_file: {ca}")
+    lines.append(f"spool_dir: {spool}")
     return "\n".join(lines) + "\n"
 
 
@@ -157,35 +157,109 @@ def wheels_digest(wheels: list[Path]) -> str:
 # ---- one host ---------------------------------------------------------------------------
 
 
-class _Host:
-    """The steps on one connected host; each says what it changed, or nothing."""
+class _Steps:
+    """The steps on one connected host, in order; each compares first and says what it
+    changed. The platforms differ in how files are written, how the agent and the
+    service are installed, and where things go."""
 
     def __init__(self, session: ssh.Session, host: Host, options: Options, timeout: float,
                  out: Outcome):
         self.session, self.host, self.options, self.timeout, self.out = (
             session, host, options, timeout, out)
-        self.run = ssh.RemoteRunner(session, sudo=host.sudo, max_timeout=timeout)
-        self.at = options.layout
 
-    def sh(self, *argv: str, timeout: float | None = None):
-        return self.run(list(argv), timeout=timeout or self.timeout)
+    # where things go, and how a file is written: per platform
+    config = token_path = ca_path = spool = ""
 
-    def must(self, *argv: str, timeout: float | None = None) -> str:
-        r = self.sh(*argv, timeout=timeout)
-        if not r.ok:
-            raise ssh.RemoteError(f"{' '.join(argv[:3])} failed ({r.returncode}): "
-                                  f"{(r.stderr or r.stdout).strip()[-300:]}")
-        return r.stdout
+    def write(self, path: str, content: bytes, mode: int) -> None:
+        raise NotImplementedError
+
+    def remote_path(self, path: str) -> str:
+        return path
+
+    def agent(self) -> None:
+        raise NotImplementedError
+
+    def service(self, changed: bool) -> None:
+        raise NotImplementedError
+
+    def command(self, argv: list[str], timeout: float | None = None):
+        raise NotImplementedError
+
+    def agent_argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def secure_token(self) -> None:
+        pass
 
     def file(self, path: str, content: bytes, mode: int, what: str) -> bool:
-        if self.session.get(path) == content:
+        if self.session.get(self.remote_path(path)) == content:
             return False
         self.out.changed.append(f"{what}: {path}")
         if not self.options.dry_run:
-            self.must("mkdir", "-p", str(Path(path).parent))
-            self.session.put(content, path + ".yte-new", mode)
-            self.must("mv", "-f", path + ".yte-new", path)
+            self.write(path, content, mode)
         return True
+
+    def deploy(self) -> None:
+        from agent.send import read_token
+        from agent.spool import SendError
+
+        self.agent()
+        try:
+            token = read_token(self.options.tokens_dir / f"{self.host.site}.token")
+        except SendError as e:
+            raise ssh.RemoteError(f"no token for site {self.host.site}: {e}") from None
+        text = agent_config(self.host.site, self.options.collector_url, self.token_path,
+                            self.ca_path if self.options.ca_file else None, self.spool)
+        changed = self.file(self.config, text.encode(), 0o644, "cấu hình / config")
+        if self.file(self.token_path, (token + "\n").encode(), 0o600, "token"):
+            changed = True
+            if not self.options.dry_run:
+                self.secure_token()
+        if self.options.ca_file:
+            ca = self.options.ca_file.read_bytes()
+            changed = self.file(self.ca_path, ca, 0o644, "CA") or changed
+        self.service(changed or bool(self.out.changed))
+        if self.options.dry_run or not self.out.changed:
+            return
+        rc, out, err = self.command([*self.agent_argv(), "agent", "run", "--once", "--config",
+                                     self.config], timeout=max(self.timeout, 60))
+        said = (err or out).strip().splitlines()
+        if rc != 0:
+            raise ssh.RemoteError("installed, but the first report was not taken: "
+                                  + (said[-1] if said else f"exit {rc}"))
+        self.out.notes.append("báo cáo đầu tiên đã tới bộ thu / first report received by the "
+                              "collector" + (f" ({said[-1]})" if said else ""))
+
+
+class _LinuxSteps(_Steps):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.run = ssh.RemoteRunner(self.session, sudo=self.host.sudo, max_timeout=self.timeout)
+        self.at = at = self.options.layout
+        self.config, self.token_path, self.ca_path = at.config, at.token, at.ca
+        self.spool = f"{at.state}/spool"
+
+    def command(self, argv: list[str], timeout: float | None = None):
+        r = self.run(argv, timeout=timeout or self.timeout)
+        return r.returncode, r.stdout, r.stderr
+
+    def must(self, *argv: str, timeout: float | None = None) -> str:
+        rc, out, err = self.command(list(argv), timeout)
+        if rc != 0:
+            raise ssh.RemoteError(f"{' '.join(argv[:3])} failed ({rc}): "
+                                  f"{(err or out).strip()[-300:]}")
+        return out
+
+    def ok(self, *argv: str) -> bool:
+        return self.command(list(argv))[0] == 0
+
+    def write(self, path: str, content: bytes, mode: int) -> None:
+        self.must("mkdir", "-p", str(Path(path).parent))
+        self.session.put(content, path + ".yte-new", mode)
+        self.must("mv", "-f", path + ".yte-new", path)
+
+    def agent_argv(self) -> list[str]:
+        return [f"{self.at.venv}/bin/yte"]
 
     def agent(self) -> None:
         why = python_ok(self.run, self.host)
@@ -197,13 +271,13 @@ class _Host:
         wheels = wheels_for(version, machine, self.options)
         digest = wheels_digest(wheels)
         installed = self.session.get(f"{self.at.wheels}/DIGEST")
-        works = self.sh(f"{self.at.venv}/bin/yte", "--version").ok if installed else False
-        if installed == digest.encode() and works:
+        if installed == digest.encode() and self.ok(f"{self.at.venv}/bin/yte", "--version"):
             return
-        self.out.changed.append(f"tác tử / agent: {self.at.venv} ({', '.join(w.name for w in wheels)})")
+        names = ", ".join(w.name for w in wheels)
+        self.out.changed.append(f"tác tử / agent: {self.at.venv} ({names})")
         if self.options.dry_run:
             return
-        if not self.sh(self.host.python, "-m", "venv", "--help").ok:
+        if not self.ok(self.host.python, "-m", "venv", "--help"):
             raise ssh.RemoteError(f"{self.host.python} has no venv module "
                                   f"(Debian: apt install python3-venv)")
         self.must("rm", "-rf", self.at.wheels)
@@ -216,64 +290,107 @@ class _Host:
                   *(f"{self.at.wheels}/{w.name}" for w in wheels), timeout=600)
         self.session.put(digest.encode(), f"{self.at.wheels}/DIGEST", 0o644)
 
-    def service(self, unit_changed: bool) -> None:
+    def service(self, changed: bool) -> None:
+        unit_changed = self.file(self.at.unit, unit_text(self.at).encode(), 0o644,
+                                 "unit systemd")
         if self.at.root != "/":
             self.out.notes.append(f"cây thử / under {self.at.root}, not the system's root: "
                                   "the unit is written, not enabled")
             return
-        if not self.sh("test", "-d", "/run/systemd/system").ok:
+        if not self.ok("test", "-d", "/run/systemd/system"):
             self.out.notes.append("không có trình quản lý dịch vụ (systemd không chạy) / no "
                                   "service manager running: the unit is written, not enabled")
             return
-        enabled = self.sh("systemctl", "is-enabled", "--quiet", "yte-agent.service").ok
-        active = self.sh("systemctl", "is-active", "--quiet", "yte-agent.service").ok
-        if unit_changed or not (enabled and active):
+        enabled = self.ok("systemctl", "is-enabled", "--quiet", "yte-agent.service")
+        active = self.ok("systemctl", "is-active", "--quiet", "yte-agent.service")
+        if changed or unit_changed or not (enabled and active):
             self.out.changed.append("dịch vụ / service: enabled and (re)started")
             if not self.options.dry_run:
                 self.must("systemctl", "daemon-reload")
                 self.must("systemctl", "enable", "yte-agent.service")
                 self.must("systemctl", "restart", "yte-agent.service")
 
-    def deploy(self) -> None:
-        from agent.send import read_token
 
-        self.agent()
-        config_changed = self.file(self.at.config, agent_config(self.host, self.options).encode(),
-                                   0o644, "cấu hình / config")
-        try:
-            token = read_token(self.options.tokens_dir / f"{self.host.site}.token")
-        except Exception as e:  # noqa: BLE001 - SendError says which file and why
-            raise ssh.RemoteError(f"no token for site {self.host.site}: {e}") from None
-        changed = self.file(self.at.token, (token + "\n").encode(), 0o600, "token") or config_changed
-        if self.options.ca_file:
-            ca = self.options.ca_file.read_bytes()
-            changed = self.file(self.at.ca, ca, 0o644, "CA") or changed
-        unit_changed = self.file(self.at.unit, unit_text(self.at).encode(), 0o644, "unit systemd")
-        self.service(unit_changed)
-        if self.options.dry_run or not self.out.changed:
+class _WindowsSteps(_Steps):
+    """Windows with OpenSSH Server: the frozen yte.exe (docs/deploy-windows.md), the
+    same files under C:\\ProgramData\\yte, the scheduled task by `yte.exe agent install`.
+    Commands go through cmd.exe (OpenSSH's default shell); SFTP takes /C:/… paths."""
+
+    DATA = r"C:\ProgramData\yte"
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.config = WINDOWS_CONFIG
+        self.token_path, self.ca_path = rf"{self.DATA}\token", rf"{self.DATA}\collector-ca.pem"
+        self.spool = rf"{self.DATA}\spool"
+
+    def remote_path(self, path: str) -> str:
+        return "/" + path.replace("\\", "/")
+
+    def command(self, argv: list[str], timeout: float | None = None):
+        rc, out, err = self.session.execute(subprocess.list2cmdline(argv),
+                                            timeout=timeout or self.timeout)
+        return rc, out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace")
+
+    def ps(self, script: str) -> str:
+        rc, out, err = self.command(["powershell.exe", "-NoProfile", "-NonInteractive",
+                                     "-Command", script])
+        if rc != 0:
+            raise ssh.RemoteError(f"PowerShell failed ({rc}): {(err or out).strip()[-300:]}")
+        return out
+
+    def write(self, path: str, content: bytes, mode: int) -> None:
+        parent = path.rsplit("\\", 1)[0]
+        self.ps(f"New-Item -ItemType Directory -Force -Path '{parent}' | Out-Null")
+        self.session.put(content, self.remote_path(path) + ".yte-new", 0o644)
+        self.ps(f"Move-Item -Force -LiteralPath '{path}.yte-new' -Destination '{path}'")
+
+    def secure_token(self) -> None:
+        # SIDs, not names: "Administrators" is "Quản trị viên" on a Vietnamese Windows
+        rc, out, err = self.command(["icacls", self.token_path, "/inheritance:r", "/grant:r",
+                                     "*S-1-5-18:F", "*S-1-5-32-544:F"])
+        if rc != 0:
+            raise ssh.RemoteError(f"icacls failed ({rc}): {(err or out).strip()[-300:]}")
+
+    def agent_argv(self) -> list[str]:
+        return [WINDOWS_EXE]
+
+    def agent(self) -> None:
+        exe = self.options.windows_exe
+        if exe is None:
+            raise ssh.RemoteError("Windows: cần --windows-exe / pass --windows-exe yte.exe "
+                                  "(the frozen agent, docs/deploy-windows.md)")
+        data = exe.read_bytes()
+        want = hashlib.sha256(data).hexdigest()
+        have = self.ps(f"if (Test-Path -LiteralPath '{WINDOWS_EXE}') {{ (Get-FileHash "
+                       f"-Algorithm SHA256 -LiteralPath '{WINDOWS_EXE}').Hash }}")
+        if have.strip().lower() == want:
             return
-        r = self.sh(f"{self.at.venv}/bin/yte", "agent", "run", "--once", "--config", self.at.config,
-                    timeout=max(self.timeout, 60))
-        said = (r.stderr or r.stdout).strip().splitlines()
-        if not r.ok:
-            raise ssh.RemoteError("installed, but the first report was not taken: "
-                                  + (said[-1] if said else f"exit {r.returncode}"))
-        self.out.notes.append("báo cáo đầu tiên đã tới bộ thu / first report received by the "
-                              "collector" + (f" ({said[-1]})" if said else ""))
+        self.out.changed.append(f"tác tử / agent: {WINDOWS_EXE} (sha256 {want[:12]}…)")
+        if not self.options.dry_run:
+            self.write(WINDOWS_EXE, data, 0o755)
+
+    def service(self, changed: bool) -> None:
+        exists = self.command(["schtasks", "/Query", "/TN", TASK_NAME])[0] == 0
+        if changed or not exists:
+            self.out.changed.append(f"tác vụ định kỳ / scheduled task: {TASK_NAME}")
+            if not self.options.dry_run:
+                rc, out, err = self.command([WINDOWS_EXE, "agent", "install", "--config",
+                                             self.config])
+                if rc != 0:
+                    raise ssh.RemoteError(f"yte.exe agent install failed ({rc}): "
+                                          f"{(err or out).strip()[-300:]}")
 
 
 def deploy_host(host: Host, settings: Settings, options: Options, *,
                 connect: Callable[..., object] = ssh.connect) -> Outcome:
     out = Outcome(host, dry_run=options.dry_run)
-    if host.platform != "linux":
-        out.error = ("Windows: cài bằng gói MSI / install with the MSI and GPO "
-                     "(docs/deploy-windows.md); deploy over SSH is for Linux hosts")
-        return out
+    steps = _WindowsSteps if host.platform == "windows" else _LinuxSteps
     try:
         session = connect(host, settings.keys, timeout=settings.connect_timeout,
                          password=settings.passwords.get(host.name))
         try:
-            _Host(session, host, options, settings.command_timeout, out).deploy()
+            steps(session, host, options, settings.command_timeout, out).deploy()
         finally:
             session.close()
     except (ssh.RemoteError, DeployError) as e:
