@@ -20,6 +20,7 @@ from agent.install import TASK_NAME, UNIT_PATH, WINDOWS_CONFIG, WINDOWS_EXE, ins
 from agent.remote import ssh
 from agent.remote.audit import Settings, python_ok
 from agent.remote.inventory import Host
+from agent.runner import CommandError, run
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,13 @@ def unit_text(at: Layout) -> str:
 
 
 def _pip(*args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-                          capture_output=True, text=True, timeout=600, check=False)
-    if proc.returncode != 0:
-        raise DeployError(f"pip {args[0]} failed: {proc.stderr.strip()[-500:]}")
+    try:
+        result = run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+                     timeout=600)
+    except CommandError as e:
+        raise DeployError(f"pip {args[0]}: {e}") from None
+    if not result.ok:
+        raise DeployError(f"pip {args[0]} failed: {result.stderr.strip()[-500:]}")
 
 
 def wheels_for(python: str, machine: str, options: Options) -> list[Path]:
