@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI
+from tests.fleet import free_port
 
 
 def sshd_binary() -> str:
@@ -52,7 +52,7 @@ class Sshd:
         self.binary = sshd_binary()
         self.folder, self.address, self.netns, self.extra = folder, address, netns, extra
         folder.mkdir(parents=True, exist_ok=True)
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.host_key = keygen(folder / "host_key")
         self.client_key = client_key or keygen(folder / "client_key")
         (folder / "authorized_keys").write_text(Path(f"{self.client_key}.pub").read_text())
@@ -122,8 +122,3 @@ LogLevel VERBOSE
         name = self.address if self.port == 22 else f"[{self.address}]:{self.port}"
         return f"{name} {kind} {blob}\n"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

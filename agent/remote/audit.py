@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 import time
 import uuid
@@ -116,14 +115,10 @@ def audit_linux(session: ssh.Session, host: Host, timeout: float) -> tuple[Repor
     return _linux_with_shell(session, runner, host, timeout), "shell", [note]
 
 
-def _windows_quote(argv: list[str]) -> str:
-    return subprocess.list2cmdline(argv)  # cmd.exe, OpenSSH for Windows' default shell
-
-
 def audit_windows(session: ssh.Session, host: Host, timeout: float) -> tuple[Report, str, list[str]]:
     """collect.ps1 copied over SFTP and run with -File (the script is longer than cmd.exe
     accepts inline), netsh beside it; parsed here by the Windows probes."""
-    out = _run_copied(session, SCRIPT.read_bytes(), ".ps1", lambda name: _windows_quote(
+    out = _run_copied(session, SCRIPT.read_bytes(), ".ps1", lambda name: ssh.windows_command_line(
         ["powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
          "-File", name]), "PowerShell", timeout)
     try:
@@ -131,7 +126,7 @@ def audit_windows(session: ssh.Session, host: Host, timeout: float) -> tuple[Rep
     except ValueError as e:
         raise ssh.RemoteError(f"PowerShell printed no JSON: {e}") from None
     netsh = None
-    rc, nout, _ = session.execute(_windows_quote(list(NETSH_FIREWALL)), timeout=timeout)
+    rc, nout, _ = session.execute(ssh.windows_command_line(NETSH_FIREWALL), timeout=timeout)
     if rc == 0:
         netsh = nout.decode("utf-8", errors="replace")
     try:
@@ -188,7 +183,6 @@ def deliver(outcomes: list[Outcome], *, url: str | None, tokens_dir: Path | None
             ) -> None:
     """Each report to the collector with its site's token and/or as a file in ``output``.
     A report the collector did not take is kept in ``unsent_dir`` (`yte audit send`)."""
-    from agent.send import post_report, read_token
     from agent.spool import SendError
 
     for o in outcomes:
@@ -200,15 +194,44 @@ def deliver(outcomes: list[Outcome], *, url: str | None, tokens_dir: Path | None
             said.append(f"ghi / written {save(output, o.report.site, o.host.name, body)}")
         if url is not None:
             try:
-                if tokens_dir is None:
-                    raise SendError("no tokens_dir for the site tokens", retry=False)
-                token = read_token(tokens_dir / f"{o.report.site}.token")
-                post_report(url, token, body, ca_file=ca_file)
+                send(body, o.report.site, url=url, tokens_dir=tokens_dir, ca_file=ca_file)
                 said.append("đã gửi / sent")
             except SendError as e:
                 kept = save(unsent_dir, o.report.site, o.host.name, body)
                 o.error = f"chưa gửi được / not sent: {e} (kept in {kept})"
         o.delivery = "; ".join(said) or None
+
+
+def send(body: bytes, site: str, *, url: str, tokens_dir: Path | None,
+         ca_file: Path | None = None) -> None:
+    """POST one report with its site's token (``tokens_dir/<site>.token``); SendError
+    says why it was not taken."""
+    from agent.send import post_report, read_token
+    from agent.spool import SendError
+
+    if tokens_dir is None:
+        raise SendError("no tokens_dir for the site tokens", retry=False)
+    post_report(url, read_token(tokens_dir / f"{site}.token"), body, ca_file=ca_file)
+
+
+def send_kept(folder: Path, *, url: str, tokens_dir: Path, ca_file: Path | None = None
+              ) -> list[tuple[str, str | None]]:
+    """Send the reports an earlier audit kept; each sent one is removed. (file name, why
+    it was not sent or None) per file."""
+    from agent.spool import SendError
+
+    results = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            body = path.read_bytes()
+            send(body, parse_report(json.loads(body)).site, url=url, tokens_dir=tokens_dir,
+                 ca_file=ca_file)
+        except (SendError, ReportError, ValueError) as e:
+            results.append((path.name, str(e)))
+            continue
+        path.unlink()
+        results.append((path.name, None))
+    return results
 
 
 def save(folder: Path, site: str, host: str, body: bytes) -> Path:

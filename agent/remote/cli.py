@@ -3,7 +3,6 @@ by agent.remote.audit and agent.remote.deploy."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -128,26 +127,19 @@ def audit_ssh(inventory: str, limit: tuple[str, ...], workers: int, known_hosts:
               default="inventory.yaml", show_default=True)
 def audit_send(folder: str, inventory: str) -> None:
     """Gửi lại báo cáo chưa gửi được / send reports kept by an earlier audit."""
-    from agent.send import post_report, read_token
-    from agent.spool import SendError
-    from yte.report import ReportError, parse_report
+    from agent.remote.audit import send_kept
 
     inv = _inventory(inventory)
     if inv.collector_url is None or inv.tokens_dir is None:
         raise click.ClickException("the inventory needs collector.url and collector.tokens_dir")
-    failed = 0
-    for path in sorted(Path(folder).glob("*.json")):
-        try:
-            body = path.read_bytes()
-            site = parse_report(json.loads(body)).site
-            post_report(inv.collector_url, read_token(inv.tokens_dir / f"{site}.token"), body,
+    results = send_kept(Path(folder), url=inv.collector_url, tokens_dir=inv.tokens_dir,
                         ca_file=inv.ca_file)
-            path.unlink()
-            click.echo(f"đã gửi / sent {path.name}")
-        except (SendError, ReportError, ValueError) as e:
-            failed += 1
-            click.echo(f"chưa gửi / not sent {path.name}: {e}", err=True)
-    sys.exit(1 if failed else 0)
+    for name, why in results:
+        if why is None:
+            click.echo(f"đã gửi / sent {name}")
+        else:
+            click.echo(f"chưa gửi / not sent {name}: {why}", err=True)
+    sys.exit(1 if any(why for _, why in results) else 0)
 
 
 @click.group()
@@ -170,7 +162,7 @@ def deploy_ssh(inventory: str, limit: tuple[str, ...], workers: int, known_hosts
     """Cài tác tử, cấu hình, token và dịch vụ; gửi một báo cáo / install the agent (its own
     venv), config, token and service, then send one report. Running it again changes
     nothing."""
-    from agent.remote.deploy import DeployError, Layout, Options, deploy_all, summary
+    from agent.remote.deploy import Layout, Options, deploy_all, summary
 
     inv = _inventory(inventory)
     hosts = _selected(inv, limit)
@@ -179,17 +171,14 @@ def deploy_ssh(inventory: str, limit: tuple[str, ...], workers: int, known_hosts
         raise click.UsageError("deploy needs a collector (--collector or collector.url) and "
                                "collector.tokens_dir in the inventory")
     settings = _settings(inv, hosts, trust_on_first_use, known_hosts)
-    try:
-        options = Options(collector_url=url, tokens_dir=inv.tokens_dir, ca_file=inv.ca_file,
-                          wheel=Path(wheel) if wheel else None, dry_run=dry_run,
-                          windows_exe=Path(windows_exe) if windows_exe else None,
-                          layout=Layout(root))
-        with click.progressbar(length=len(hosts), label="Cài đặt / deploying",
-                               file=sys.stderr, show_pos=True) as bar:
-            outcomes = deploy_all(hosts, settings, options, workers=workers,
-                                  on_done=lambda o: bar.update(1))
-    except DeployError as e:
-        raise click.ClickException(str(e)) from None
+    options = Options(collector_url=url, tokens_dir=inv.tokens_dir, ca_file=inv.ca_file,
+                      wheel=Path(wheel) if wheel else None, dry_run=dry_run,
+                      windows_exe=Path(windows_exe) if windows_exe else None,
+                      layout=Layout.under(root))
+    with click.progressbar(length=len(hosts), label="Cài đặt / deploying", file=sys.stderr,
+                           show_pos=True) as bar:
+        outcomes = deploy_all(hosts, settings, options, workers=workers,
+                              on_done=lambda o: bar.update(1))
     _accepted(settings)
     click.echo(summary(outcomes))
     sys.exit(1 if any(o.error for o in outcomes) else 0)

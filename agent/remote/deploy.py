@@ -5,11 +5,12 @@ report. Every step compares first, so a second run changes nothing."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
-import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -25,48 +26,37 @@ from agent.runner import CommandError, run
 
 @dataclass(frozen=True)
 class Layout:
-    """Where the agent goes on the host; ``root`` moves it all (a test host's folder)."""
+    """Where the agent goes on a Linux host; ``under(root)`` moves it all (a test host's
+    folder)."""
 
-    root: str = "/"
+    root: str
+    venv: str
+    wheels: str
+    config: str
+    token: str
+    ca: str
+    state: str
+    unit: str
 
-    def _at(self, path: str) -> str:
-        return str(Path(self.root) / path.lstrip("/"))
+    @classmethod
+    def under(cls, root: str = "/") -> Layout:
+        def at(path: str) -> str:
+            return str(Path(root) / path.lstrip("/"))
 
-    @property
-    def venv(self) -> str:
-        return self._at("/opt/yte/venv")
+        return cls(root=root, venv=at("/opt/yte/venv"), wheels=at("/opt/yte/wheels"),
+                   config=at("/etc/yte/agent.yaml"), token=at("/etc/yte/token"),
+                   ca=at("/etc/yte/collector-ca.pem"), state=at("/var/lib/yte"),
+                   unit=at(UNIT_PATH))
 
-    @property
-    def wheels(self) -> str:
-        return self._at("/opt/yte/wheels")
 
-    @property
-    def config(self) -> str:
-        return self._at("/etc/yte/agent.yaml")
-
-    @property
-    def token(self) -> str:
-        return self._at("/etc/yte/token")
-
-    @property
-    def ca(self) -> str:
-        return self._at("/etc/yte/collector-ca.pem")
-
-    @property
-    def state(self) -> str:
-        return self._at("/var/lib/yte")
-
-    @property
-    def unit(self) -> str:
-        return self._at(UNIT_PATH)
-
-# What the agent imports beyond the standard library (checked against pyproject.toml).
+# What the agent imports beyond the standard library (each also in pyproject.toml's
+# dependencies: tests/unit/test_remote.py checks it).
 AGENT_REQUIREMENTS = ("click>=8.1", "pyyaml>=6.0", "netaddr>=1.0")
 PROJECT = Path(__file__).resolve().parents[2]
 
 
 class DeployError(Exception):
-    """Nothing can be deployed (no wheel to carry): said before any host is touched."""
+    """The wheels to carry could not be prepared here (pip failed, no checkout)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +67,7 @@ class Options:
     wheel: Path | None = None
     windows_exe: Path | None = None  # the frozen agent for Windows hosts
     dry_run: bool = False
-    layout: Layout = Layout()
+    layout: Layout = Layout.under()
     cache: Path = Path.home() / ".cache" / "yte" / "wheels"
 
 
@@ -118,33 +108,32 @@ def _pip(*args: str) -> None:
         raise DeployError(f"pip {args[0]} failed: {result.stderr.strip()[-500:]}")
 
 
+_preparing = threading.Lock()  # workers wanting the same wheels wait for one download
+
+
 def wheels_for(python: str, machine: str, options: Options) -> list[Path]:
     """The project's wheel and the agent's dependencies for a CPython ``python`` ("3.11")
     on ``machine`` ("x86_64"), downloaded once into the cache."""
     folder = options.cache / f"cp{python.replace('.', '')}-{machine}"
-    folder.mkdir(parents=True, exist_ok=True)
     deps = folder / "deps"
-    if not any(deps.glob("*.whl")):
-        _pip("download", "--only-binary=:all:", "--no-deps", "--implementation", "cp",
-             "--python-version", python, "--platform", f"manylinux2014_{machine}",
-             "--platform", f"manylinux_2_17_{machine}", "--platform", "any", "-d", str(deps),
-             *AGENT_REQUIREMENTS)
-    return sorted(deps.glob("*.whl")) + [project_wheel(options)]
+    with _preparing:
+        if not any(deps.glob("*.whl")):
+            folder.mkdir(parents=True, exist_ok=True)
+            _pip("download", "--only-binary=:all:", "--no-deps", "--implementation", "cp",
+                 "--python-version", python, "--platform", f"manylinux2014_{machine}",
+                 "--platform", f"manylinux_2_17_{machine}", "--platform", "any",
+                 "-d", str(deps), *AGENT_REQUIREMENTS)
+        return sorted(deps.glob("*.whl")) + [options.wheel or _built_wheel()]
 
 
-_project_wheel: dict[str, Path] = {}
-
-
-def project_wheel(options: Options) -> Path:
-    if options.wheel:
-        return options.wheel
-    if "built" not in _project_wheel:
-        if not (PROJECT / "pyproject.toml").exists():
-            raise DeployError("no checkout to build the agent's wheel from: pass --wheel")
-        out = Path(tempfile.mkdtemp(prefix="yte-wheel-"))
-        _pip("wheel", "--no-deps", "-q", "-w", str(out), str(PROJECT))
-        _project_wheel["built"] = next(out.glob("yte_compliance-*.whl"))
-    return _project_wheel["built"]
+@functools.cache
+def _built_wheel() -> Path:
+    """The project's wheel, built once per run from this checkout."""
+    if not (PROJECT / "pyproject.toml").exists():
+        raise DeployError("no checkout to build the agent's wheel from: pass --wheel")
+    out = Path(tempfile.mkdtemp(prefix="yte-wheel-"))
+    _pip("wheel", "--no-deps", "-q", "-w", str(out), str(PROJECT))
+    return next(out.glob("yte_compliance-*.whl"))
 
 
 def wheels_digest(wheels: list[Path]) -> str:
@@ -191,6 +180,17 @@ class _Steps:
 
     def agent_argv(self) -> list[str]:
         raise NotImplementedError
+
+    def must(self, *argv: str, timeout: float | None = None, what: str | None = None) -> str:
+        """The command's stdout; RemoteError with its last words when it fails."""
+        rc, out, err = self.command(list(argv), timeout)
+        if rc != 0:
+            raise ssh.RemoteError(f"{what or ' '.join(argv[:3])} failed ({rc}): "
+                                  f"{(err or out).strip()[-300:]}")
+        return out
+
+    def ok(self, *argv: str) -> bool:
+        return self.command(list(argv))[0] == 0
 
     def secure_token(self) -> None:
         pass
@@ -246,16 +246,6 @@ class _LinuxSteps(_Steps):
     def command(self, argv: list[str], timeout: float | None = None):
         r = self.run(argv, timeout=timeout or self.timeout)
         return r.returncode, r.stdout, r.stderr
-
-    def must(self, *argv: str, timeout: float | None = None) -> str:
-        rc, out, err = self.command(list(argv), timeout)
-        if rc != 0:
-            raise ssh.RemoteError(f"{' '.join(argv[:3])} failed ({rc}): "
-                                  f"{(err or out).strip()[-300:]}")
-        return out
-
-    def ok(self, *argv: str) -> bool:
-        return self.command(list(argv))[0] == 0
 
     def write(self, path: str, content: bytes, mode: int) -> None:
         self.must("mkdir", "-p", str(Path(path).parent))
@@ -332,16 +322,13 @@ class _WindowsSteps(_Steps):
         return "/" + path.replace("\\", "/")
 
     def command(self, argv: list[str], timeout: float | None = None):
-        rc, out, err = self.session.execute(subprocess.list2cmdline(argv),
+        rc, out, err = self.session.execute(ssh.windows_command_line(argv),
                                             timeout=timeout or self.timeout)
         return rc, out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace")
 
     def ps(self, script: str) -> str:
-        rc, out, err = self.command(["powershell.exe", "-NoProfile", "-NonInteractive",
-                                     "-Command", script])
-        if rc != 0:
-            raise ssh.RemoteError(f"PowerShell failed ({rc}): {(err or out).strip()[-300:]}")
-        return out
+        return self.must("powershell.exe", "-NoProfile", "-NonInteractive", "-Command", script,
+                         what="PowerShell")
 
     def write(self, path: str, content: bytes, mode: int) -> None:
         parent = path.rsplit("\\", 1)[0]
@@ -351,10 +338,8 @@ class _WindowsSteps(_Steps):
 
     def secure_token(self) -> None:
         # SIDs, not names: "Administrators" is "Quản trị viên" on a Vietnamese Windows
-        rc, out, err = self.command(["icacls", self.token_path, "/inheritance:r", "/grant:r",
-                                     "*S-1-5-18:F", "*S-1-5-32-544:F"])
-        if rc != 0:
-            raise ssh.RemoteError(f"icacls failed ({rc}): {(err or out).strip()[-300:]}")
+        self.must("icacls", self.token_path, "/inheritance:r", "/grant:r", "*S-1-5-18:F",
+                  "*S-1-5-32-544:F", what="icacls")
 
     def agent_argv(self) -> list[str]:
         return [WINDOWS_EXE]
@@ -375,15 +360,12 @@ class _WindowsSteps(_Steps):
             self.write(WINDOWS_EXE, data, 0o755)
 
     def service(self, changed: bool) -> None:
-        exists = self.command(["schtasks", "/Query", "/TN", TASK_NAME])[0] == 0
+        exists = self.ok("schtasks", "/Query", "/TN", TASK_NAME)
         if changed or not exists:
             self.out.changed.append(f"tác vụ định kỳ / scheduled task: {TASK_NAME}")
             if not self.options.dry_run:
-                rc, out, err = self.command([WINDOWS_EXE, "agent", "install", "--config",
-                                             self.config])
-                if rc != 0:
-                    raise ssh.RemoteError(f"yte.exe agent install failed ({rc}): "
-                                          f"{(err or out).strip()[-300:]}")
+                self.must(WINDOWS_EXE, "agent", "install", "--config", self.config,
+                          what="yte.exe agent install")
 
 
 def deploy_host(host: Host, settings: Settings, options: Options, *,

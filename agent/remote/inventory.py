@@ -59,47 +59,46 @@ class Inventory:
         return [h for h in self.hosts if h.name in limit or set(h.groups) & set(limit)]
 
 
-_HOST_KEYS = ("address", "port", "user", "site", "platform", "groups", "key_file",
-              "ssh_agent", "password_env", "password_prompt", "sudo", "python")
+_FIELDS = {"address": str, "port": int, "user": str, "site": str, "platform": str,
+           "groups": list, "key_file": str, "ssh_agent": bool, "password_env": str,
+           "password_prompt": bool, "sudo": bool, "python": str}
 
 
-def _host(name: str, s: Section, defaults: dict, base: Path) -> Host:
+def _read(s: Section, over: dict) -> dict:
+    """A host's keys (or the defaults') laid over ``over``; a password is refused."""
     if s.has("password"):
         raise s.error("password", "passwords are never read from the inventory: set "
                                   "password_env: VARIABLE or password_prompt: true")
-    merged = dict(defaults)
-    for key, kind in (("address", str), ("port", int), ("user", str), ("site", str),
-                      ("platform", str), ("groups", list), ("key_file", str),
-                      ("ssh_agent", bool), ("password_env", str), ("password_prompt", bool),
-                      ("sudo", bool), ("python", str)):
+    out = dict(over)
+    for key, kind in _FIELDS.items():
         value = s.get(key, kind, None)
         if value is not None:
-            merged[key] = value
+            out[key] = value
         elif key == "key_file" and s.has(key):  # key_file: null drops the default key
-            merged.pop(key, None)
+            out.pop(key, None)
     s.finish()
+    return out
+
+
+def _host(name: str, s: Section, defaults: dict, base: Path) -> Host:
+    fields = _read(s, defaults)
     for key in ("address", "site"):
-        if key not in merged:
+        if key not in fields:
             raise s.error(key, "required key is missing (here or under defaults)")
-    if not ID_RE.match(merged["site"]):
-        raise s.error("site", f"a site id is lower-case letters, digits, '-', '_', '.' "
-                              f"(got {merged['site']!r})")
-    if merged.get("platform", "linux") not in PLATFORMS:
-        raise s.error("platform", f"must be one of: {', '.join(PLATFORMS)}")
-    if not 1 <= merged.get("port", 22) <= 65535:
-        raise s.error("port", "from 1 to 65535")
-    groups = merged.get("groups", [])
-    if not all(isinstance(g, str) for g in groups):
+    if not all(isinstance(g, str) for g in fields.get("groups", [])):
         raise s.error("groups", "a list of group names")
-    key_file = merged.get("key_file")
-    return Host(
-        name=name, address=merged["address"], site=merged["site"],
-        platform=merged.get("platform", "linux"), port=merged.get("port", 22),
-        user=merged.get("user", "root"), groups=tuple(groups),
-        key_file=None if key_file is None else (base / os.path.expanduser(key_file)),
-        ssh_agent=merged.get("ssh_agent", True), password_env=merged.get("password_env"),
-        password_prompt=merged.get("password_prompt", False), sudo=merged.get("sudo", False),
-        python=merged.get("python", "python3"))
+    fields["groups"] = tuple(fields.get("groups", ()))
+    if "key_file" in fields:
+        fields["key_file"] = base / os.path.expanduser(fields["key_file"])
+    host = Host(name=name, **fields)
+    if not ID_RE.match(host.site):
+        raise s.error("site", f"a site id is lower-case letters, digits, '-', '_', '.' "
+                              f"(got {host.site!r})")
+    if host.platform not in PLATFORMS:
+        raise s.error("platform", f"must be one of: {', '.join(PLATFORMS)}")
+    if not 1 <= host.port <= 65535:
+        raise s.error("port", "from 1 to 65535")
+    return host
 
 
 def load_inventory(path: str | Path) -> Inventory:
@@ -107,18 +106,7 @@ def load_inventory(path: str | Path) -> Inventory:
     base = path.parent
     s = Section(load_yaml(path), path, "")
     d = s.section("defaults", None)
-    defaults: dict = {}
-    if d is not None:
-        if d.has("password"):
-            raise d.error("password", "passwords are never read from the inventory: set "
-                                      "password_env: VARIABLE or password_prompt: true")
-        for key in _HOST_KEYS:
-            kind = {"port": int, "groups": list, "ssh_agent": bool, "password_prompt": bool,
-                    "sudo": bool}.get(key, str)
-            value = d.get(key, kind, None)
-            if value is not None:
-                defaults[key] = value
-        d.finish()
+    defaults = {} if d is None else _read(d, {})
     hosts_node = s.section("hosts")
     hosts = []
     for name in hosts_node.node:

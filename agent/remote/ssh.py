@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import shlex
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,15 +39,6 @@ class HostKeys:
     accepted: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def policy(self) -> paramiko.MissingHostKeyPolicy:
-        keys = self
-
-        class _Policy(paramiko.MissingHostKeyPolicy):
-            def missing_host_key(self, client, hostname, key):
-                keys.unknown(hostname, key)
-
-        return _Policy()
-
     def unknown(self, name: str, key: paramiko.PKey) -> None:
         fp = fingerprint(key)
         if not self.trust_on_first_use:
@@ -64,13 +56,23 @@ class HostKeys:
             self.accepted.append(f"{name} {key.get_name()} {fp}")
 
 
+class _KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
+    """paramiko's hook for a host missing from known_hosts: HostKeys decides."""
+
+    def __init__(self, keys: HostKeys):
+        self.keys = keys
+
+    def missing_host_key(self, client, hostname, key):
+        self.keys.unknown(hostname, key)
+
+
 def connect(host: Host, keys: HostKeys, *, timeout: float, password: str | None = None
             ) -> Session:
     """A connected, authenticated session, or RemoteError with the reason."""
     client = paramiko.SSHClient()
     if keys.path.exists():
         client.load_host_keys(str(keys.path))
-    client.set_missing_host_key_policy(keys.policy())
+    client.set_missing_host_key_policy(_KnownHostsPolicy(keys))
     try:
         client.connect(
             host.address, port=host.port, username=host.user,
@@ -78,26 +80,28 @@ def connect(host: Host, keys: HostKeys, *, timeout: float, password: str | None 
             allow_agent=host.ssh_agent, look_for_keys=False, password=password,
             timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
             channel_timeout=timeout)
-    except RemoteError:
+    except Exception as e:
         client.close()
-        raise
-    except paramiko.BadHostKeyException as e:
-        client.close()
-        raise RemoteError(
-            f"KHOÁ MÁY ĐÃ ĐỔI, từ chối / HOST KEY CHANGED, refused: {host.label} now offers "
-            f"{e.key.get_name()} {fingerprint(e.key)}, {keys.path} has "
-            f"{fingerprint(e.expected_key)}. Someone may be intercepting; if the host was "
-            f"reinstalled, confirm the new key and remove the old one "
-            f"(ssh-keygen -R '[{host.address}]:{host.port}' -f {keys.path})") from None
-    except paramiko.AuthenticationException as e:
-        client.close()
-        raise RemoteError(f"xác thực bị từ chối / authentication refused for user "
-                          f"{host.user}: {e}") from None
-    except TimeoutError:
-        client.close()
-        raise RemoteError(f"hết thời gian / no answer within {timeout:g} s") from None
-    except (paramiko.SSHException, OSError, EOFError) as e:
-        client.close()
+        why = None if isinstance(e, RemoteError) else _refusal(e, host, keys.path, timeout)
+        if why is None:
+            raise
+        raise RemoteError(why) from None
+    return Session(client)
+
+
+def _refusal(e: Exception, host: Host, known_hosts: Path, timeout: float) -> str | None:
+    """The summary's words for a connection that failed; None for any other error."""
+    if isinstance(e, paramiko.BadHostKeyException):
+        return (f"KHOÁ MÁY ĐÃ ĐỔI, từ chối / HOST KEY CHANGED, refused: {host.label} now offers "
+                f"{e.key.get_name()} {fingerprint(e.key)}, {known_hosts} has "
+                f"{fingerprint(e.expected_key)}. Someone may be intercepting; if the host was "
+                f"reinstalled, confirm the new key and remove the old one "
+                f"(ssh-keygen -R '[{host.address}]:{host.port}' -f {known_hosts})")
+    if isinstance(e, paramiko.AuthenticationException):
+        return f"xác thực bị từ chối / authentication refused for user {host.user}: {e}"
+    if isinstance(e, TimeoutError):
+        return f"hết thời gian / no answer within {timeout:g} s"
+    if isinstance(e, (paramiko.SSHException, OSError, EOFError)):
         reason = str(e) or type(e).__name__
         if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError):
             reason = "; ".join(f"{a[0]} port {a[1]}: {err.strerror or err}"
@@ -105,8 +109,8 @@ def connect(host: Host, keys: HostKeys, *, timeout: float, password: str | None 
         if any(w in reason for w in ("banner", "No existing session", "Negotiation")):
             # paramiko's words for a server that never finished the handshake in time
             reason = f"no SSH handshake within {timeout:g} s ({reason})"
-        raise RemoteError(f"không kết nối được / unreachable: {reason}") from None
-    return Session(client)
+        return f"không kết nối được / unreachable: {reason}"
+    return None
 
 
 class Session:
@@ -173,6 +177,11 @@ class Session:
 
     def close(self) -> None:
         self.client.close()
+
+
+def windows_command_line(argv: Sequence[str]) -> str:
+    """argv as cmd.exe, OpenSSH for Windows' default shell, reads it."""
+    return subprocess.list2cmdline(list(argv))
 
 
 class RemoteRunner:

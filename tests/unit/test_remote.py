@@ -5,6 +5,7 @@ Windows host through the same session interface, and the summary."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,14 @@ def test_a_failing_host_is_an_outcome_with_its_reason_and_the_summary_lists_it()
     assert "# Lỗi / failures: 2" in text
     assert "pacs (198.18.0.7:22): xác thực bị từ chối" in text
     assert "bv-tinh        0/2 máy đã kiểm" in text
+
+
+def test_the_wheels_deploy_carries_are_dependencies_of_the_project():
+    from agent.remote.deploy import AGENT_REQUIREMENTS
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib comes with Python 3.11")
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=\[ ]", d, maxsplit=1)[0].lower() for d in declared}
+    for requirement in AGENT_REQUIREMENTS:
+        assert re.split(r"[<>=]", requirement, maxsplit=1)[0] in names, requirement
