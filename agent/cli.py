@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from agent.config import AgentConfig, load_agent_config
-from agent.probe import Context
-from yte.yamlconf import ConfigError
+from yte_compliance.agent.config import AgentConfig, load_agent_config
+from yte_compliance.agent.probe import Context
+from yte_compliance.core.yamlconf import ConfigError
 
 
 def _load(config: str | None) -> AgentConfig | None:
@@ -24,13 +24,13 @@ def _load(config: str | None) -> AgentConfig | None:
 
 
 def _host_id(cfg: AgentConfig | None, ctx: Context, platform: str) -> str:
-    from agent.identity import host_id_from_machine_id, linux_machine_id
+    from yte_compliance.agent.identity import host_id_from_machine_id, linux_machine_id
 
     if cfg and cfg.host_id:
         return cfg.host_id
     try:
         if platform == "windows":
-            from agent.probes.windows import SourceFailed, source
+            from yte_compliance.agent.probes.windows import SourceFailed, source
 
             try:
                 return host_id_from_machine_id(str(source(ctx, "machine_guid")[0]))
@@ -42,8 +42,8 @@ def _host_id(cfg: AgentConfig | None, ctx: Context, platform: str) -> str:
 
 
 def build_report(cfg: AgentConfig | None, root: Path, site: str | None = None):
-    from agent.collect import collect_report
-    from agent.probes import UnsupportedPlatform, current_platform
+    from yte_compliance.agent.collect import collect_report
+    from yte_compliance.agent.probes import UnsupportedPlatform, current_platform
 
     try:
         platform = current_platform()
@@ -52,7 +52,7 @@ def build_report(cfg: AgentConfig | None, root: Path, site: str | None = None):
     ctx = Context(root=root)
     host_id = _host_id(cfg, ctx, platform)
     if cfg and (cfg.ipv6_endpoint or cfg.collector_url):
-        from agent.probes.ipv6 import Endpoint
+        from yte_compliance.agent.probes.ipv6 import Endpoint
 
         ctx.options["ipv6_endpoint"] = Endpoint(cfg.ipv6_endpoint or cfg.collector_url,
                                                 cfg.ipv6_timeout_seconds)
@@ -73,9 +73,9 @@ def build_report(cfg: AgentConfig | None, root: Path, site: str | None = None):
 
 
 def _access(cfg: AgentConfig, host_id: str):
-    from agent.probes.bandwidth import Access
-    from agent.send import read_token
-    from agent.spool import SendError
+    from yte_compliance.agent.probes.bandwidth import Access
+    from yte_compliance.agent.send import read_token
+    from yte_compliance.agent.spool import SendError
 
     if not cfg.collector_url or not cfg.token_file:
         return None
@@ -102,7 +102,7 @@ def collect(config: str | None, as_json: bool, root: str, replay: str | None) ->
     """Thu thập và in báo cáo / collect and print this machine's report."""
     cfg = _load(config)
     if replay:
-        from agent.replay import replay_windows
+        from yte_compliance.agent.replay import replay_windows
 
         report = replay_windows(Path(replay), cfg.site if cfg else "unassigned", time.time())
     else:
@@ -110,7 +110,7 @@ def collect(config: str | None, as_json: bool, root: str, replay: str | None) ->
     if as_json:
         click.echo(json.dumps(report.to_json_obj(), ensure_ascii=False, indent=2))
     else:
-        from agent.show import format_report
+        from yte_compliance.agent.show import format_report
 
         click.echo(format_report(report))
 
@@ -121,15 +121,15 @@ def bandwidth(config: str) -> None:
     """Đo băng thông của cơ sở một lần / measure the site's bandwidth once (JSON)."""
     import dataclasses
 
-    from agent.probe import run_probe
-    from agent.probes import bandwidth as bw
+    from yte_compliance.agent.probe import run_probe
+    from yte_compliance.agent.probes import bandwidth as bw
 
     cfg = _load(config)
     assert cfg is not None
     if cfg.bandwidth is None:
         raise click.ClickException("bandwidth: enabled: true is not set in the configuration")
     ctx = Context()
-    from agent.probes import current_platform
+    from yte_compliance.agent.probes import current_platform
 
     access = _access(cfg, _host_id(cfg, ctx, current_platform()))
     ctx.options.update(bandwidth_plan=cfg.bandwidth, access=access)
@@ -142,7 +142,7 @@ def bandwidth(config: str) -> None:
 
 
 def _spool(cfg: AgentConfig):
-    from agent.spool import Spool, SpoolLimits
+    from yte_compliance.agent.spool import Spool, SpoolLimits
 
     return Spool(cfg.spool_dir, SpoolLimits(
         max_reports=cfg.spool_max_reports, max_bytes=int(cfg.spool_max_megabytes * (1 << 20)),
@@ -160,8 +160,8 @@ def collect_into_spool(cfg: AgentConfig, root: Path) -> None:
 
 
 def flush_spool(cfg: AgentConfig):
-    from agent.send import post_report, read_token
-    from agent.spool import FlushResult, SendError
+    from yte_compliance.agent.send import post_report, read_token
+    from yte_compliance.agent.spool import FlushResult, SendError
 
     spool = _spool(cfg)
     try:
@@ -178,7 +178,7 @@ def flush_spool(cfg: AgentConfig):
 @click.option("--root", type=click.Path(file_okay=False), default="/", hidden=True)
 def run(config: str, once: bool, root: str) -> None:
     """Thu thập định kỳ và gửi / collect every interval and send to the collector."""
-    from agent.loop import AgentLoop, Schedule
+    from yte_compliance.agent.loop import AgentLoop, Schedule
 
     cfg = _load(config)
     assert cfg is not None
@@ -210,7 +210,7 @@ def discover_if_due(cfg: AgentConfig, now: float | None = None, sweep=None) -> b
     """The site's scanner sweeps its LAN every discovery.interval_hours (state on disk, so
     a restart does not sweep again); a failure is said, never fatal to reporting."""
     if sweep is None:
-        from agent.discover_cli import discover_once as sweep
+        from yte_compliance.agent.discover_cli import discover_once as sweep
 
     stamp = cfg.spool_dir / "last-discovery"
     now = time.time() if now is None else now
@@ -237,7 +237,7 @@ def _platform_option(f):
 
 
 def _platform(name: str | None) -> str:
-    from agent.probes import UnsupportedPlatform, current_platform
+    from yte_compliance.agent.probes import UnsupportedPlatform, current_platform
 
     try:
         return name or current_platform()
@@ -253,13 +253,13 @@ def _platform(name: str | None) -> str:
 @_platform_option
 def install(config: str | None, exe: str | None, dry_run: bool, platform_name: str | None) -> None:
     """Cài dịch vụ / run the agent at boot and every interval (systemd unit, scheduled task)."""
-    from agent.install import WINDOWS_CONFIG, WINDOWS_EXE, execute, install_plan
-    from agent.runner import run as run_command
+    from yte_compliance.agent.install import WINDOWS_CONFIG, WINDOWS_EXE, execute, install_plan
+    from yte_compliance.agent.runner import run as run_command
 
     platform = _platform(platform_name)
     default_config = WINDOWS_CONFIG if platform == "windows" else "/etc/yte/agent.yaml"
     cfg = _load(config) if config and Path(config).exists() else None
-    default_exe = WINDOWS_EXE if platform == "windows" else f"{sys.executable} -m yte.cli"
+    default_exe = WINDOWS_EXE if platform == "windows" else f"{sys.executable} -m yte_compliance"
     plan = install_plan(platform, config=config or default_config, exe=exe or default_exe,
                         interval_seconds=cfg.interval_seconds if cfg else 900.0,
                         jitter_seconds=cfg.jitter_seconds if cfg else 120.0,
@@ -276,8 +276,8 @@ def install(config: str | None, exe: str | None, dry_run: bool, platform_name: s
 @_platform_option
 def uninstall(dry_run: bool, platform_name: str | None) -> None:
     """Gỡ dịch vụ / remove the service or scheduled task."""
-    from agent.install import execute, uninstall_plan
-    from agent.runner import run as run_command
+    from yte_compliance.agent.install import execute, uninstall_plan
+    from yte_compliance.agent.runner import run as run_command
 
     plan = uninstall_plan(_platform(platform_name))
     if dry_run:

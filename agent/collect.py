@@ -5,10 +5,10 @@ from __future__ import annotations
 import socket
 import uuid
 
-from agent.probe import Context, run_probe
-from agent.probes import OPT_IN, probes_for
-from yte import __version__
-from yte.report import Report
+from yte_compliance import __version__
+from yte_compliance.agent.probe import Context, run_probe
+from yte_compliance.agent.probes import OPT_IN, probes_for
+from yte_compliance.core.report import Report
 
 
 def collect_report(ctx: Context, *, platform: str, site: str, host_id: str,

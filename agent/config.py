@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yte.report import FACT_TYPES, ID_RE
-from yte.yamlconf import Section, load_yaml
+from yte_compliance.core.report import FACT_TYPES, ID_RE
+from yte_compliance.core.yamlconf import Section, load_yaml
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def _bandwidth(s: Section | None) -> Any:
     """The measurement plan, or None when this agent does not measure."""
     if s is None:
         return None
-    from agent.probes.bandwidth import LIBRESPEED, Plan
+    from yte_compliance.agent.probes.bandwidth import LIBRESPEED, Plan
 
     enabled = s.get("enabled", bool, False)
     kind = s.choice("server", ("collector", "http", "librespeed", "iperf3"), "collector")

@@ -12,8 +12,8 @@ import click
 
 
 def _collector(cfg, method: str, path: str, body: dict | None = None) -> dict:
-    from agent.send import call_collector, read_token
-    from agent.spool import SendError
+    from yte_compliance.agent.send import call_collector, read_token
+    from yte_compliance.agent.spool import SendError
 
     try:
         return call_collector(cfg.collector_url, read_token(cfg.token_file), method, path, body,
@@ -24,8 +24,8 @@ def _collector(cfg, method: str, path: str, body: dict | None = None) -> dict:
 
 def discover_once(cfg, *, interface: str | None, rate: float, timeout: float,
                   out: Path | None) -> dict:
-    from agent.discover import Bounds, as_json, sweep
-    from yte.report import format_time
+    from yte_compliance.agent.discover import Bounds, as_json, sweep
+    from yte_compliance.core.report import format_time
 
     subnets = _collector(cfg, "GET", "/api/v1/discovery/subnets")["subnets"]
     if not subnets:
@@ -53,7 +53,7 @@ def discover_once(cfg, *, interface: str | None, rate: float, timeout: float,
 def discover(config: str, interface: str | None, rate: float, timeout: float,
              out: str | None) -> None:
     """Quét mạng nội bộ của cơ sở / find the devices on the site's LAN."""
-    from agent.cli import _load
+    from yte_compliance.agent.cli import _load
 
     cfg = _load(config)
     result = discover_once(cfg, interface=interface, rate=rate, timeout=timeout,

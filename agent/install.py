@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
-from agent.runner import CommandError, Runner
+from yte_compliance.agent.runner import CommandError, Runner
+from yte_compliance.core.assets import config_text
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "configs"
 UNIT_PATH = "/etc/systemd/system/yte-agent.service"
 TASK_NAME = "yte-agent"
 WINDOWS_CONFIG = r"C:\ProgramData\yte\agent.yaml"
@@ -33,13 +33,13 @@ class Plan:
 def install_plan(platform: str, *, config: str, exe: str, interval_seconds: float,
                  jitter_seconds: float, state_dir: str = "/var/lib/yte") -> Plan:
     if platform == "linux":
-        unit = (TEMPLATES / "systemd/yte-agent.service").read_text(encoding="utf-8")
+        unit = config_text("systemd/yte-agent.service")
         unit = unit.format(exe=exe, config=config, state_dir=state_dir)
         return Plan("linux", {UNIT_PATH: unit},
                     [["systemctl", "daemon-reload"],
                      ["systemctl", "enable", "--now", "yte-agent.service"]])
     if platform == "windows":
-        xml = (TEMPLATES / "windows/yte-agent-task.xml").read_text(encoding="utf-8")
+        xml = config_text("windows/yte-agent-task.xml")
         xml = xml.format(exe=exe, config=config,
                          interval_minutes=max(1, round(interval_seconds / 60)),
                          jitter_minutes=max(1, round(jitter_seconds / 60)))

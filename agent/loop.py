@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.spool import FlushResult
+from yte_compliance.agent.spool import FlushResult
 
 
 @dataclass

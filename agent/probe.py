@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent import runner as runner_mod
-from yte.report import ProbeResult
+from yte_compliance.agent import runner as runner_mod
+from yte_compliance.core.report import ProbeResult
 
 
 class Unknown(Exception):

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.collect import collect_report
-from agent.identity import host_id_from_machine_id
-from agent.probe import Context
-from agent.probes.windows import NETSH_FIREWALL, SOURCES, collect_argv, source
-from agent.runner import RecordedRunner, Runner
-from yte.report import Report
+from yte_compliance.agent.collect import collect_report
+from yte_compliance.agent.identity import host_id_from_machine_id
+from yte_compliance.agent.probe import Context
+from yte_compliance.agent.probes.windows import NETSH_FIREWALL, SOURCES, collect_argv, source
+from yte_compliance.agent.runner import RecordedRunner, Runner
+from yte_compliance.core.report import Report
 
 
 def batch_from_folder(folder: Path) -> dict:

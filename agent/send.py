@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from agent.spool import SendError
+from yte_compliance.agent.spool import SendError
 
 
 def post_report(url: str, token: str, body: bytes, *, timeout: float = 15.0,

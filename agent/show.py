@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from yte.report import Report
+from yte_compliance.core.report import Report
 
 _GiB = 1 << 30
 _LABELS = {

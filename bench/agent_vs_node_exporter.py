@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import free_port, rss_kib, save, summary, time_get, wait_http  # noqa: E402
 
 RUNS = 7
-YTE = [sys.executable, "-m", "yte.cli", "agent", "collect", "--json"]
+YTE = [sys.executable, "-m", "yte_compliance", "agent", "collect", "--json"]
 
 
 def agent_runs() -> tuple[list[float], list[int]]:

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from agent.remote.snapshot import script  # noqa: E402
 from bench.common import save  # noqa: E402
 from tests.sshd import Sshd, keygen  # noqa: E402
+from yte_compliance.agent.remote.snapshot import script  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,7 @@ def main() -> None:
             for w in workers:
                 t0 = time.perf_counter()
                 out = subprocess.run(
-                    [sys.executable, "-m", "yte.cli", "audit", "ssh", "-i", str(inv),
+                    [sys.executable, "-m", "yte_compliance", "audit", "ssh", "-i", str(inv),
                      "--no-send", "-o", str(tmp / f"out{w}"), "--workers", str(w)],
                     capture_output=True, text=True, cwd=ROOT, timeout=900, check=False)
                 ours = time.perf_counter() - t0

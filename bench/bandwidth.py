@@ -23,9 +23,9 @@ RATES = (20, 80, 200)
 
 
 def main() -> None:
-    from agent.probes.bandwidth import parse_iperf3
     from tests.fleet import make_bed
     from tests.netns import Pair
+    from yte_compliance.agent.probes.bandwidth import parse_iperf3
 
     pair = Pair()
     procs = []
@@ -43,7 +43,7 @@ def main() -> None:
                         pair.a,
                         sys.executable,
                         "-m",
-                        "yte.cli",
+                        "yte_compliance",
                         "collector",
                         "serve",
                         "--config",
@@ -97,7 +97,7 @@ def main() -> None:
                         pair.b,
                         sys.executable,
                         "-m",
-                        "yte.cli",
+                        "yte_compliance",
                         "agent",
                         "bandwidth",
                         "--config",

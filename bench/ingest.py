@@ -65,9 +65,9 @@ def main() -> None:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
-    from collector.store import Store
-    from collector.tokens import new_token
     from tests.fleet import make_report
+    from yte_compliance.collector.store import Store
+    from yte_compliance.collector.tokens import new_token
 
     with tempfile.TemporaryDirectory() as tmp:
         folder, port = Path(tmp), free_port()
@@ -94,7 +94,7 @@ def main() -> None:
             hosts=args.hosts, sites=args.sites, template=lua_string(template),
             tokens="{" + ",".join(f'"{t}"' for t in tokens) + "}"))
 
-        proc = subprocess.Popen([sys.executable, "-m", "yte.cli", "collector", "serve",
+        proc = subprocess.Popen([sys.executable, "-m", "yte_compliance", "collector", "serve",
                                  "--config", str(folder / "collector.yaml")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -25,11 +25,11 @@ HOSTS, SITES, RUNS = 10_000, 500, 20
 
 
 def build_store(folder: Path, port: int) -> tuple[Path, str]:
-    from collector.derive import derive
-    from collector.store import HostRow, Store
-    from collector.tokens import new_token
     from tests.fleet import make_report
-    from yte.report import parse_report
+    from yte_compliance.collector.derive import derive
+    from yte_compliance.collector.store import HostRow, Store
+    from yte_compliance.collector.tokens import new_token
+    from yte_compliance.core.report import parse_report
 
     types = ["hospital", "health_centre", "commune_station"]
     lines = ["version: 1", "sites:"]
@@ -88,7 +88,7 @@ def main() -> None:
         t0 = time.perf_counter()
         config, token = build_store(folder, cport)
         fill = time.perf_counter() - t0
-        coll = subprocess.Popen([sys.executable, "-m", "yte.cli", "collector", "serve",
+        coll = subprocess.Popen([sys.executable, "-m", "yte_compliance", "collector", "serve",
                                  "--config", str(config)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         gw = subprocess.Popen([pushgateway, f"--web.listen-address=127.0.0.1:{gport}"],

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yte.yamlconf import ConfigError
+from yte_compliance.core.yamlconf import ConfigError
 
 
 @dataclass(frozen=True)

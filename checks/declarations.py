@@ -7,8 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks.budgets import BudgetSummary, Item, load_items, parse_amount, parse_security, summarize
-from yte.yamlconf import Section, load_yaml
+from yte_compliance.checks.budgets import (
+    BudgetSummary,
+    Item,
+    load_items,
+    parse_amount,
+    parse_security,
+    summarize,
+)
+from yte_compliance.core.yamlconf import Section, load_yaml
 
 DECLARED = ("perimeter_firewall", "lan_fiber", "router", "wifi_internal", "wifi_patients")
 SITE_FACTS = frozenset(

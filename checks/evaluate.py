@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from checks.targets import Clause, Target
+from yte_compliance.checks.targets import Clause, Target
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 _DAY = 86400.0

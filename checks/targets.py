@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yte.yamlconf import ConfigError, Section, load_yaml
+from yte_compliance.core.assets import CONFIGS, config_text
+from yte_compliance.core.yamlconf import Section, load_yaml, parse_yaml
 
 SCOPES = ("host", "site")
 EVIDENCE = ("measured", "declared", "budget")
@@ -159,16 +160,22 @@ def parse_targets(data: Any, file: str | Path, base: dict[str, Target] | None = 
     return out
 
 
+DEFAULT_TARGETS = "targets.yaml"  # in the shipped configs/ (the table of TARGETS.md)
+
+
+def default_targets(known_facts: dict[str, frozenset[str]] | None = None) -> dict[str, Target]:
+    """The targets the package ships: what applies when a province overrides nothing."""
+    name = f"<{CONFIGS}>/{DEFAULT_TARGETS}"
+    return parse_targets(parse_yaml(config_text(DEFAULT_TARGETS), name), name, None, known_facts)
+
+
 def load_targets(paths: Iterable[str | Path],
                  known_facts: dict[str, frozenset[str]] | None = None) -> dict[str, Target]:
-    """The defaults, then each province's overrides in order."""
-    targets: dict[str, Target] = {}
-    count = 0
+    """The shipped defaults, then each file's overrides in order (an entry with an
+    existing id changes only the keys it gives; a new id is a full definition)."""
+    targets = default_targets(known_facts)
     for path in paths:
         targets = parse_targets(load_yaml(path), path, targets, known_facts)
-        count += 1
-    if count == 0:
-        raise ConfigError("-", None, "", "no targets file given")
     return targets
 
 

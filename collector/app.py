@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from html import escape
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -21,29 +20,29 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from agent.probes.ipv6 import LARGE_BYTES  # the size the agent expects
-from checks.declarations import load_declarations
-from checks.targets import load_targets
-from collector import log
-from collector.config import CollectorConfig
-from collector.derive import derive
-from collector.discovery import routes as discovery_routes
-from collector.ingest import Busy, Ingestor
-from collector.limits import RateLimiter
-from collector.refusal import Refused
-from collector.sites import Site, load_sites
-from collector.speedtest import Leases, SpeedtestLimits
-from collector.speedtest import routes as speedtest_routes
-from collector.state import Fleet, known_facts
-from collector.store import CONFLICT, DUPLICATE, HostRow, Incoming, Store
-from collector.tokens import StoredToken, token_id_of, verify
-from collector.views import site_json
-from collector.windows_batches import batch_report
-from exporters.prometheus import CONTENT_TYPE, MetricsCache
-from yte import __version__
-from yte.report import Report, ReportError, parse_report
+from yte_compliance import __version__
+from yte_compliance.agent.probes.ipv6 import LARGE_BYTES  # the size the agent expects
+from yte_compliance.checks.declarations import load_declarations
+from yte_compliance.checks.targets import load_targets
+from yte_compliance.collector import log
+from yte_compliance.collector.config import CollectorConfig
+from yte_compliance.collector.derive import derive
+from yte_compliance.collector.discovery import routes as discovery_routes
+from yte_compliance.collector.ingest import Busy, Ingestor
+from yte_compliance.collector.limits import RateLimiter
+from yte_compliance.collector.openapi import render as render_openapi
+from yte_compliance.collector.refusal import Refused
+from yte_compliance.collector.sites import Site, load_sites
+from yte_compliance.collector.speedtest import Leases, SpeedtestLimits
+from yte_compliance.collector.speedtest import routes as speedtest_routes
+from yte_compliance.collector.state import Fleet, known_facts
+from yte_compliance.collector.store import CONFLICT, DUPLICATE, HostRow, Incoming, Store
+from yte_compliance.collector.tokens import StoredToken, token_id_of, verify
+from yte_compliance.collector.views import site_json
+from yte_compliance.collector.windows_batches import batch_report
+from yte_compliance.core.report import Report, ReportError, parse_report
+from yte_compliance.exporters.prometheus import CONTENT_TYPE, MetricsCache
 
-OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
 IPV6_LARGE = (b"yte-ipv6-path-mtu-check " * (LARGE_BYTES // 24 + 1))[:LARGE_BYTES]
 
 
@@ -112,7 +111,7 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
     rate = RateLimiter(limits.reports_per_host_per_minute, limits.burst_per_host)
     ingestor = Ingestor(store, fleet.accept, max_pending=limits.max_pending_reports)
     metrics = MetricsCache(fleet, counters.snapshot)
-    openapi = OPENAPI.read_bytes()
+    openapi = render_openapi().encode("utf-8")  # docs/openapi.yaml is the same text
 
     def authenticate(authorization: str) -> str:
         scheme, _, token = authorization.partition(" ")

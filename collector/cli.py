@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from collector.config import CollectorConfig, load_collector_config
-from yte.yamlconf import ConfigError
+from yte_compliance.collector.config import CollectorConfig, load_collector_config
+from yte_compliance.core.yamlconf import ConfigError
 
 config_option = click.option("--config", "-c", "config_path", required=True,
                              type=click.Path(dir_okay=False), help="collector YAML file")
@@ -19,7 +19,7 @@ def _config(path: str) -> CollectorConfig:
 
 
 def _app(cfg: CollectorConfig):
-    from collector.app import build_app
+    from yte_compliance.collector.app import build_app
 
     try:
         return build_app(cfg)
@@ -40,12 +40,13 @@ def serve(config_path: str, listen: str | None) -> None:
     """Nhận báo cáo, phục vụ API và /metrics / receive reports, serve the API and /metrics."""
     import dataclasses
 
-    from collector.server import make_server
+    from yte_compliance.collector.server import make_server
 
     cfg = _config(config_path)
     if listen:
         host, _, port = listen.rpartition(":")
         cfg = dataclasses.replace(cfg, host=host.strip("[]"), port=int(port))
+    _say_if_new(cfg)
     app = _app(cfg)
     if cfg.tls_cert_file is None and cfg.host not in ("127.0.0.1", "::1", "localhost"):
         click.echo("cảnh báo / warning: plain HTTP on a non-loopback address; configure tls "
@@ -59,10 +60,10 @@ def serve(config_path: str, listen: str | None) -> None:
 @config_option
 def check(config_path: str) -> None:
     """Kiểm tra cấu hình / validate every configuration file, then exit."""
-    from checks.declarations import load_declarations
-    from checks.targets import load_targets
-    from collector.sites import load_sites
-    from collector.state import known_facts
+    from yte_compliance.checks.declarations import load_declarations
+    from yte_compliance.checks.targets import load_targets
+    from yte_compliance.collector.sites import load_sites
+    from yte_compliance.collector.state import known_facts
 
     cfg = _config(config_path)
     try:
@@ -79,22 +80,33 @@ def token() -> None:
     """Mã xác thực của cơ sở / site tokens."""
 
 
-def _store(cfg: CollectorConfig, site: str | None = None):
-    from collector.sites import load_sites
-    from collector.store import Store
+def _store(cfg: CollectorConfig, site: str | None = None, *, create: bool = False):
+    """The collector's database. Only commands that write a first token (and serve)
+    may create it, and they say so; the others refuse a path where there is none."""
+    from yte_compliance.collector.config import existing_database
+    from yte_compliance.collector.sites import load_sites
+    from yte_compliance.collector.store import Store
 
     try:
         sites = load_sites(cfg.sites_file)
+        if not create:
+            existing_database(cfg)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     if site is not None and site not in sites:
         raise click.UsageError(f"không có cơ sở / no site {site!r} in {cfg.sites_file}")
-    cfg.database.parent.mkdir(parents=True, exist_ok=True)
+    _say_if_new(cfg)
     return Store(cfg.database)
 
 
+def _say_if_new(cfg: CollectorConfig) -> None:
+    if not cfg.database.exists():
+        cfg.database.parent.mkdir(parents=True, exist_ok=True)
+        click.echo(f"tạo cơ sở dữ liệu mới / creating a new database: {cfg.database}", err=True)
+
+
 def _new_token(store, site: str) -> str:
-    from collector.tokens import new_token
+    from yte_compliance.collector.tokens import new_token
 
     plain, stored = new_token()
     store.add_token(site, stored)
@@ -109,7 +121,7 @@ def _new_token(store, site: str) -> str:
 @click.argument("site")
 def token_add(config_path: str, site: str) -> None:
     """Tạo mã mới cho SITE, in ra một lần / create a token for SITE, printed once."""
-    store = _store(_config(config_path), site)
+    store = _store(_config(config_path), site, create=True)
     _new_token(store, site)
     store.close()
 

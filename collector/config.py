@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from yte.yamlconf import Section, load_yaml
+from yte_compliance.core.yamlconf import ConfigError, Section, load_yaml
 
 DEFAULT_PORT = 8746  # outside the Prometheus exporter port-allocation range (9100–9999)
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -45,6 +45,8 @@ class CollectorConfig:
     allow_plain_http: bool = False
     log_level: str = "info"
     bandwidth: Bandwidth = Bandwidth()
+    source: Path | None = None  # the YAML file this came from, and the line of database:
+    database_line: int | None = None
 
 
 def _limits(s: Section | None) -> Limits:
@@ -89,7 +91,8 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise s.error("listen", f"HOST:PORT, e.g. 0.0.0.0:{DEFAULT_PORT} (got {listen!r})")
-    targets = [base / p for _, p in s.items("targets_files", ["targets.yaml"])]
+    # Overrides applied over the shipped defaults; none given: the defaults as they are.
+    targets = [base / p for _, p in s.items("targets_files", [])]
     decl = s.get("declarations_file", str, None)
     tls = s.section("tls", None)
     cert = key = None
@@ -111,6 +114,8 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
         allow_plain_http=s.get("allow_plain_http", bool, False),
         log_level=s.choice("log_level", LOG_LEVELS, "info"),
         bandwidth=_bandwidth(s.section("bandwidth", None)),
+        source=Path(path),
+        database_line=s.error("database", "").line,
     )
     s.finish()
     if cfg.forget_after_seconds < cfg.stale_after_seconds:
@@ -119,3 +124,14 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
         raise s.error("tls", "configure tls (cert_file, key_file), or set allow_plain_http: "
                              "true to accept site tokens over plain HTTP")
     return cfg
+
+
+def existing_database(cfg: CollectorConfig) -> Path:
+    """The database for a command that reads history. Never created here: a typo in
+    ``database:`` must not turn into an empty official report. Only serve creates one."""
+    if not cfg.database.is_file():
+        raise ConfigError(cfg.source or "-", cfg.database_line, "database",
+                          f"không có cơ sở dữ liệu / no database at {cfg.database} "
+                          "(sai đường dẫn? / a wrong path?); only `yte collector serve` "
+                          "creates one")
+    return cfg.database

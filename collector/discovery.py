@@ -13,12 +13,12 @@ def routes(*, store, fleet, sites, limits, clock: Callable[[], float],
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from collector import log
-    from collector.refusal import Refused
-    from collector.sites import ip_in, normalize_mac
-    from collector.store import SeenDevice
-    from collector.views import devices_json
-    from yte.report import parse_time
+    from yte_compliance.collector import log
+    from yte_compliance.collector.refusal import Refused
+    from yte_compliance.collector.sites import ip_in, normalize_mac
+    from yte_compliance.collector.store import SeenDevice
+    from yte_compliance.collector.views import devices_json
+    from yte_compliance.core.report import parse_time
 
     async def discovery_subnets(request: Request) -> Response:
         """What the site's scanner may sweep: its subnets from the sites file, nothing else."""

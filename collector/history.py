@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from checks.declarations import Declarations
-from checks.targets import Target, in_force
-from collector.derive import derive
-from collector.sites import Site
-from collector.state import SiteView, evaluate_view
-from collector.store import HostRow, Measurement, Store
-from yte.report import parse_report
+from yte_compliance.checks.declarations import Declarations
+from yte_compliance.checks.targets import Target, in_force
+from yte_compliance.collector.derive import derive
+from yte_compliance.collector.sites import Site
+from yte_compliance.collector.state import SiteView, evaluate_view
+from yte_compliance.collector.store import HostRow, Measurement, Store
+from yte_compliance.core.report import parse_report
 
 
 def views_as_of(store: Store, sites: dict[str, Site], targets: dict[str, Target],

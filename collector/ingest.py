@@ -9,7 +9,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from collector.store import STORED, HostRow, Incoming, Store
+from yte_compliance.collector.store import STORED, HostRow, Incoming, Store
 
 
 class Busy(Exception):

@@ -7,7 +7,7 @@ import time
 
 import uvicorn
 
-from collector.config import CollectorConfig
+from yte_compliance.collector.config import CollectorConfig
 
 
 def make_server(app, cfg: CollectorConfig, log_level: str = "warning") -> uvicorn.Server:

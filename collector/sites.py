@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks.targets import SITE_TYPES
-from collector.tokens import StoredToken, parse_stored
-from yte.report import ID_RE
-from yte.yamlconf import Section, load_yaml
+from yte_compliance.checks.targets import SITE_TYPES
+from yte_compliance.collector.tokens import StoredToken, parse_stored
+from yte_compliance.core.report import ID_RE
+from yte_compliance.core.yamlconf import Section, load_yaml
 
 
 @dataclass(frozen=True)

@@ -94,8 +94,8 @@ def routes(leases: Leases, site_of_request: Callable) -> list:
     from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
 
-    from collector import log
-    from collector.refusal import Refused
+    from yte_compliance.collector import log
+    from yte_compliance.collector.refusal import Refused
 
     def lease_of(request: Request) -> str:
         site = site_of_request(request)

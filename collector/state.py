@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.declarations import Declarations
-from checks.evaluate import CheckResult, HostFacts, SiteInput, evaluate_site
-from checks.targets import Target, in_force
-from collector.sites import Site
-from collector.store import HostRow, Measurement, SeenDevice, Store
+from yte_compliance.checks.declarations import Declarations
+from yte_compliance.checks.evaluate import CheckResult, HostFacts, SiteInput, evaluate_site
+from yte_compliance.checks.targets import Target, in_force
+from yte_compliance.collector.sites import Site
+from yte_compliance.collector.store import HostRow, Measurement, SeenDevice, Store
 
 
 @dataclass(frozen=True)
@@ -183,8 +183,8 @@ BANDWIDTH_FACTS = frozenset({"bandwidth.download_bps", "bandwidth.upload_bps",
 def known_facts() -> dict[str, frozenset[str]]:
     """Facts a target may name: each host's reported facts (and what the collector derives
     from them), each site's declared, budget and measured facts."""
-    from checks.declarations import SITE_FACTS
-    from yte.report import fact_names
+    from yte_compliance.checks.declarations import SITE_FACTS
+    from yte_compliance.core.report import fact_names
 
     return {"host": fact_names() | DERIVED_HOST_FACTS,
             "site": SITE_FACTS | BANDWIDTH_FACTS | COVERAGE_FACTS}
@@ -193,7 +193,7 @@ def known_facts() -> dict[str, frozenset[str]]:
 COVERAGE_FACTS = frozenset({"coverage.devices", "coverage.covered", "coverage.ratio"})
 
 
-from collector.derive import DERIVED as DERIVED_HOST_FACTS  # noqa: E402
+from yte_compliance.collector.derive import DERIVED as DERIVED_HOST_FACTS  # noqa: E402
 
 
 def bandwidth_facts(window: list[Measurement]) -> dict[str, float | int | None]:

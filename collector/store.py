@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collector.tokens import StoredToken
+from yte_compliance.collector.tokens import StoredToken
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from checks.evaluate import CheckResult
-from checks.targets import Target
-from collector.state import SiteView
-from collector.store import HostRow
+from yte_compliance.checks.evaluate import CheckResult
+from yte_compliance.checks.targets import Target
+from yte_compliance.collector.state import SiteView
+from yte_compliance.collector.store import HostRow
 
 
 def why_unknown(host: HostRow, facts: list[str]) -> list[str]:

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import json
 
-from yte.report import ID_RE, REPORT_ID_RE, Report, ReportError, parse_report, parse_time
+from yte_compliance.core.report import (
+    ID_RE,
+    REPORT_ID_RE,
+    Report,
+    ReportError,
+    parse_report,
+    parse_time,
+)
 
 _KEYS = {"schema", "report_id", "site", "host_id", "hostname", "collected_at",
          "agent_version", "batch"}
 
 
 def batch_report(body: bytes) -> Report:
-    from agent.probes.windows import SOURCES
-    from agent.replay import report_from_batch
+    from yte_compliance.agent.probes.windows import SOURCES
+    from yte_compliance.agent.replay import report_from_batch
 
     try:
         obj = json.loads(body.decode("utf-8-sig"))

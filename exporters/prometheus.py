@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily
 
-from checks.evaluate import FAIL, PASS, UNKNOWN
-from checks.targets import Target
+from yte_compliance.checks.evaluate import FAIL, PASS, UNKNOWN
+from yte_compliance.checks.targets import Target
 
 if TYPE_CHECKING:
-    from collector.state import Fleet, SiteView
+    from yte_compliance.collector.state import Fleet, SiteView
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

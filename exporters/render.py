@@ -7,9 +7,8 @@ import json
 import re
 from pathlib import Path
 
-from exporters.yearly import Row, YearReport
+from yte_compliance.exporters.yearly import Row, YearReport
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 HEADER = ("STT", "Nội dung", "Chỉ tiêu", "Thực hiện", "Đánh giá")
 FILLS = {"pass": "C6EFCE", "fail": "FFC7CE", "unknown": "FFEB9C"}
 
@@ -19,16 +18,17 @@ def to_json(report: YearReport) -> str:
 
 
 def to_html(report: YearReport) -> str:
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from jinja2 import Environment, PackageLoader, select_autoescape
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]))
+    env = Environment(loader=PackageLoader("yte_compliance.exporters", "templates"),
+                      autoescape=select_autoescape(["j2"]))
     return env.get_template("report.html.j2").render(r=report)
 
 
 def write_pdf(report: YearReport, path: Path) -> None:
     from weasyprint import HTML
 
-    HTML(string=to_html(report), base_url=str(TEMPLATES)).write_pdf(str(path))
+    HTML(string=to_html(report)).write_pdf(str(path))  # self-contained: no linked files
 
 
 def _sheet_name(name: str, used: set[str]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from checks.targets import Target
+from yte_compliance.checks.targets import Target
 
 INFO_LABELS = "province, district, site_type, name"
 JOIN = f"* on (site) group_left ({INFO_LABELS}) yte_site_info"

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from exporters.table import achieved, requirement, vn_percent
+from yte_compliance.exporters.table import achieved, requirement, vn_percent
 
 VERDICT_SHORT = {"pass": "ĐẠT", "fail": "CHƯA ĐẠT", "unknown": "CHƯA RÕ"}
 

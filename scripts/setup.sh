@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Chuẩn bị máy / prepare this machine: Debian packages (when root) and the project's venv.
-# Usage: scripts/setup.sh [--test]   (--test adds test-only packages and tools)
+# Chuẩn bị máy / prepare this machine: Debian packages (when root), then the project's
+# wheel built and installed into .venv the way users install it (not editable).
+# Usage: scripts/setup.sh [--test]   (--test adds test-only packages, tools and every extra)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,14 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-extra=""
-[ "${1:-}" = "--test" ] && extra="[test]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
+pip=(.venv/bin/python -m pip -q --disable-pip-version-check)
+# The wheel users get: built from this tree into dist/, then installed like any wheel.
+rm -rf dist build
+"${pip[@]}" wheel --no-deps -w dist . >/dev/null
+rm -rf build ./*.egg-info  # left by the build; an egg-info here would shadow the installed metadata
+wheel=$(ls dist/yte_compliance-*.whl)
+extras="collector"
+[ "${1:-}" = "--test" ] && extras="all,test"
+"${pip[@]}" uninstall -y yte-compliance >/dev/null 2>&1 || true
+"${pip[@]}" install "${wheel}[${extras}]"
+echo "cài / installed $(basename "$wheel") [${extras}] into .venv"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yte.report import (
+from yte_compliance.core.report import (
     AntivirusFacts,
     BandwidthFacts,
     FirewallFacts,
@@ -99,9 +99,9 @@ sites:
 def make_bed(folder: Path, *, sites_yaml: str = SITES_YAML, extra: str = "",
              declarations: str | None = None,
              site_ids: tuple[str, ...] = ("bv-tinh", "tyt-xa-a")) -> Bed:
-    from collector.config import load_collector_config
-    from collector.store import Store
-    from collector.tokens import new_token
+    from yte_compliance.collector.config import load_collector_config
+    from yte_compliance.collector.store import Store
+    from yte_compliance.collector.tokens import new_token
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sites.yaml").write_text(sites_yaml, encoding="utf-8")
@@ -143,9 +143,9 @@ def http(method: str, url: str, body: Any = None, token: str | None = None,
 @contextmanager
 def serving(config: Path) -> Iterator[Any]:
     """The collector of ``config`` serving in this process; stopped and closed after."""
-    from collector.app import build_app
-    from collector.config import load_collector_config
-    from collector.server import make_server, start_in_thread
+    from yte_compliance.collector.app import build_app
+    from yte_compliance.collector.config import load_collector_config
+    from yte_compliance.collector.server import make_server, start_in_thread
 
     cfg = load_collector_config(config)
     app = build_app(cfg)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from agent.probe import ProbeFn
+from yte_compliance.agent.probe import ProbeFn
 
 
 class UnsupportedPlatform(Exception):
@@ -24,7 +24,7 @@ OPT_IN = frozenset({"bandwidth"})
 
 
 def _bandwidth(ctx):
-    from agent.probes import bandwidth  # loaded only on the PC that measures
+    from yte_compliance.agent.probes import bandwidth  # loaded only on the PC that measures
 
     return bandwidth.collect(ctx)
 
@@ -33,7 +33,7 @@ def probes_for(platform: str) -> dict[str, ProbeFn]:
     """Probe name → entry point. Modules load here, so a probe's imports cost nothing
     on a platform that does not use it."""
     if platform == "linux":
-        from agent.probes import (
+        from yte_compliance.agent.probes import (
             antivirus_linux,
             firewall_linux,
             hardware_linux,
@@ -50,7 +50,7 @@ def probes_for(platform: str) -> dict[str, ProbeFn]:
             "bandwidth": _bandwidth,
         }
     if platform == "windows":
-        from agent.probes import (
+        from yte_compliance.agent.probes import (
             antivirus_windows,
             firewall_windows,
             hardware_windows,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.probe import Context, Observed
-from yte.report import AntivirusFacts, AntivirusProduct
+from yte_compliance.agent.probe import Context, Observed
+from yte_compliance.core.report import AntivirusFacts, AntivirusProduct
 
 
 @dataclass(frozen=True)

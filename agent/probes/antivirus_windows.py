@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agent.probe import Context, Observed, Unknown
-from agent.probes.windows import SourceFailed, enum_name, parse_time, source
-from yte.report import AntivirusFacts, AntivirusProduct
+from yte_compliance.agent.probe import Context, Observed, Unknown
+from yte_compliance.agent.probes.windows import SourceFailed, enum_name, parse_time, source
+from yte_compliance.core.report import AntivirusFacts, AntivirusProduct
 
 RUNNING_STATES = {0: "off", 1: "on", 2: "snoozed", 3: "expired"}
 

@@ -17,9 +17,9 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from agent.probe import Context, Observed, Unknown
-from agent.runner import CommandError
-from yte.report import BandwidthFacts
+from yte_compliance.agent.probe import Context, Observed, Unknown
+from yte_compliance.agent.runner import CommandError
+from yte_compliance.core.report import BandwidthFacts
 
 CHUNK = 1 << 16
 
@@ -251,8 +251,8 @@ class Access:
 
 
 def _lease(access: Access, method: str, path: str, body: dict | None = None) -> dict:
-    from agent.send import call_collector
-    from agent.spool import SendError
+    from yte_compliance.agent.send import call_collector
+    from yte_compliance.agent.spool import SendError
 
     try:
         return call_collector(access.collector_url, access.token, method, path, body,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from agent.probe import Context, Observed, Unknown
-from agent.runner import CommandError
-from yte.report import FirewallFacts
+from yte_compliance.agent.probe import Context, Observed, Unknown
+from yte_compliance.agent.runner import CommandError
+from yte_compliance.core.report import FirewallFacts
 
 _VERDICT_KEYS = {"drop", "reject"}
 

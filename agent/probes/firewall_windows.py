@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agent.probe import Context, Observed, Unknown
-from agent.probes.windows import NETSH_FIREWALL, SourceFailed, enum_name, source
-from agent.runner import CommandError
-from yte.report import FirewallFacts
+from yte_compliance.agent.probe import Context, Observed, Unknown
+from yte_compliance.agent.probes.windows import NETSH_FIREWALL, SourceFailed, enum_name, source
+from yte_compliance.agent.runner import CommandError
+from yte_compliance.core.report import FirewallFacts
 
 PROFILES = ("Domain", "Private", "Public")  # netsh prints them in this order in every language
 CATEGORY_PROFILE = {"Public": "Public", "Private": "Private", "DomainAuthenticated": "Domain",

@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.probe import Context, Observed
-from agent.probes.hardware import PhysicalDisk, set_memory, set_os_disk
-from agent.runner import CommandError
-from yte.report import HardwareFacts
+from yte_compliance.agent.probe import Context, Observed
+from yte_compliance.agent.probes.hardware import PhysicalDisk, set_memory, set_os_disk
+from yte_compliance.agent.runner import CommandError
+from yte_compliance.core.report import HardwareFacts
 
 # ---- memory ----------------------------------------------------------------------------
 

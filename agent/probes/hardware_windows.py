@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.probe import Context, Observed
-from agent.probes.hardware import PhysicalDisk, set_memory, set_os_disk
-from agent.probes.windows import SourceFailed, enum_name, source
-from yte.report import HardwareFacts
+from yte_compliance.agent.probe import Context, Observed
+from yte_compliance.agent.probes.hardware import PhysicalDisk, set_memory, set_os_disk
+from yte_compliance.agent.probes.windows import SourceFailed, enum_name, source
+from yte_compliance.core.report import HardwareFacts
 
 # MSFT_PhysicalDisk / MSFT_Disk numeric values (Storage Management API documentation).
 MEDIA_TYPES = {0: "Unspecified", 3: "HDD", 4: "SSD", 5: "SCM"}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from netaddr import IPAddress, IPNetwork
 
-from agent.probe import Context
+from yte_compliance.agent.probe import Context
 
 # Checked in order; the first match names the class. Global means none of these.
 _CLASSES = (
@@ -129,7 +129,7 @@ def add_reachability(ctx: Context, facts, unknown: dict[str, str]) -> None:
         if getattr(result, name) is None and result.why and name in result.why:
             unknown[name] = result.why[name]
     if ctx.options.get("ipv6_router_advertisement"):
-        from agent.probes.ipv6_ra import router_advertisement_seen  # scapy: only here
+        from yte_compliance.agent.probes.ipv6_ra import router_advertisement_seen  # scapy: only here
 
         try:
             facts.router_advertisement = router_advertisement_seen(timeout=endpoint.timeout)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agent.probe import Context, Observed, Unknown
-from agent.probes.ipv6 import add_reachability, classify
-from yte.report import Ipv6Facts
+from yte_compliance.agent.probe import Context, Observed, Unknown
+from yte_compliance.agent.probes.ipv6 import add_reachability, classify
+from yte_compliance.core.report import Ipv6Facts
 
 _RTF_REJECT = 0x0200
 

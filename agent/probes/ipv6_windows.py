@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.probe import Context, Observed, Unknown
-from agent.probes.ipv6 import add_reachability, classify
-from agent.probes.windows import SourceFailed, source
-from yte.report import Ipv6Facts
+from yte_compliance.agent.probe import Context, Observed, Unknown
+from yte_compliance.agent.probes.ipv6 import add_reachability, classify
+from yte_compliance.agent.probes.windows import SourceFailed, source
+from yte_compliance.core.report import Ipv6Facts
 
 _UNUSABLE = {"Tentative", "Duplicate", "Invalid"}
 

@@ -6,9 +6,9 @@ import datetime as dt
 import gzip
 import re
 
-from agent.probe import Context, Observed, Unknown
-from agent.runner import CommandError
-from yte.report import PatchesFacts
+from yte_compliance.agent.probe import Context, Observed, Unknown
+from yte_compliance.agent.runner import CommandError
+from yte_compliance.core.report import PatchesFacts
 
 _DPKG_UPGRADE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) upgrade ", re.M)
 

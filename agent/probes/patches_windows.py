@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.probe import Context, Observed, Unknown
-from agent.probes.windows import SourceFailed, parse_time, source
-from yte.report import PatchesFacts
+from yte_compliance.agent.probe import Context, Observed, Unknown
+from yte_compliance.agent.probes.windows import SourceFailed, parse_time, source
+from yte_compliance.core.report import PatchesFacts
 
 
 def parse_hotfixes(rows: list[dict[str, Any]]) -> float | None:

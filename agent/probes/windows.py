@@ -7,13 +7,13 @@ import base64
 import datetime as dt
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-from agent.probe import Context, Unknown
-from agent.runner import CommandError
+from yte_compliance.agent.probe import Context, Unknown
+from yte_compliance.agent.runner import CommandError
+from yte_compliance.core.assets import asset_text
 
-SCRIPT = Path(__file__).resolve().parent.parent / "windows" / "collect.ps1"
+SCRIPT = "windows/collect.ps1"  # inside this package
 SOURCES = ("machine_guid", "computer", "memory", "os", "cpu", "os_disk", "antivirus",
            "defender", "av_services", "firewall", "net_profiles", "ipv6_addresses",
            "ipv6_routes", "adapters", "hotfixes")
@@ -27,7 +27,11 @@ def powershell_argv(script: str) -> list[str]:
 
 
 def collect_argv() -> list[str]:
-    return powershell_argv(SCRIPT.read_text(encoding="utf-8"))
+    return powershell_argv(script_text())
+
+
+def script_text() -> str:
+    return asset_text("yte_compliance.agent", SCRIPT)
 
 
 class SourceFailed(Exception):

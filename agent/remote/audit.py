@@ -12,16 +12,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.probe import Context
-from agent.probes.windows import NETSH_FIREWALL, SCRIPT
-from agent.remote import ssh
-from agent.remote.bundle import MIN_PYTHON, build_bundle
-from agent.remote.inventory import Host
-from agent.remote.onhost import linux_report
-from agent.remote.snapshot import SnapshotError, materialize, script
-from agent.replay import batch_runner, windows_report
-from agent.runner import CommandError
-from yte.report import Report, ReportError, parse_report
+from yte_compliance.agent.probe import Context
+from yte_compliance.agent.probes.windows import NETSH_FIREWALL, script_text
+from yte_compliance.agent.remote import ssh
+from yte_compliance.agent.remote.bundle import MIN_PYTHON, build_bundle
+from yte_compliance.agent.remote.inventory import Host
+from yte_compliance.agent.remote.onhost import linux_report
+from yte_compliance.agent.remote.snapshot import SnapshotError, materialize, script
+from yte_compliance.agent.replay import batch_runner, windows_report
+from yte_compliance.agent.runner import CommandError
+from yte_compliance.core.report import Report, ReportError, parse_report
 
 
 @dataclass
@@ -118,7 +118,8 @@ def audit_linux(session: ssh.Session, host: Host, timeout: float) -> tuple[Repor
 def audit_windows(session: ssh.Session, host: Host, timeout: float) -> tuple[Report, str, list[str]]:
     """collect.ps1 copied over SFTP and run with -File (the script is longer than cmd.exe
     accepts inline), netsh beside it; parsed here by the Windows probes."""
-    out = _run_copied(session, SCRIPT.read_bytes(), ".ps1", lambda name: ssh.windows_command_line(
+    script = script_text().encode("utf-8")
+    out = _run_copied(session, script, ".ps1", lambda name: ssh.windows_command_line(
         ["powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
          "-File", name]), "PowerShell", timeout)
     try:
@@ -183,7 +184,7 @@ def deliver(outcomes: list[Outcome], *, url: str | None, tokens_dir: Path | None
             ) -> None:
     """Each report to the collector with its site's token and/or as a file in ``output``.
     A report the collector did not take is kept in ``unsent_dir`` (`yte audit send`)."""
-    from agent.spool import SendError
+    from yte_compliance.agent.spool import SendError
 
     for o in outcomes:
         if o.report is None:
@@ -206,8 +207,8 @@ def send(body: bytes, site: str, *, url: str, tokens_dir: Path | None,
          ca_file: Path | None = None) -> None:
     """POST one report with its site's token (``tokens_dir/<site>.token``); SendError
     says why it was not taken."""
-    from agent.send import post_report, read_token
-    from agent.spool import SendError
+    from yte_compliance.agent.send import post_report, read_token
+    from yte_compliance.agent.spool import SendError
 
     if tokens_dir is None:
         raise SendError("no tokens_dir for the site tokens", retry=False)
@@ -218,7 +219,7 @@ def send_kept(folder: Path, *, url: str, tokens_dir: Path, ca_file: Path | None 
               ) -> list[tuple[str, str | None]]:
     """Send the reports an earlier audit kept; each sent one is removed. (file name, why
     it was not sent or None) per file."""
-    from agent.spool import SendError
+    from yte_compliance.agent.spool import SendError
 
     results = []
     for path in sorted(folder.glob("*.json")):

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from yte.yamlconf import ConfigError
+from yte_compliance.core.yamlconf import ConfigError
 
 
 def _inventory(path: str):
-    from agent.remote.inventory import load_inventory
+    from yte_compliance.agent.remote.inventory import load_inventory
 
     try:
         return load_inventory(path)
@@ -49,8 +49,8 @@ def _passwords(hosts) -> dict[str, str]:
 
 
 def _settings(inv, hosts, trust_on_first_use: bool, known_hosts: str | None):
-    from agent.remote.audit import Settings
-    from agent.remote.ssh import HostKeys
+    from yte_compliance.agent.remote.audit import Settings
+    from yte_compliance.agent.remote.ssh import HostKeys
 
     keys = HostKeys(Path(known_hosts) if known_hosts else inv.known_hosts,
                     trust_on_first_use=trust_on_first_use)
@@ -101,7 +101,7 @@ def audit_ssh(inventory: str, limit: tuple[str, ...], workers: int, known_hosts:
               no_send: bool, unsent_dir: str) -> None:
     """Chạy các đầu dò của tác tử trên từng máy qua SSH, song song / run the agent's probes
     on each host over SSH, in parallel, and send the reports (source: ssh)."""
-    from agent.remote.audit import audit_all, deliver, summary
+    from yte_compliance.agent.remote.audit import audit_all, deliver, summary
 
     inv = _inventory(inventory)
     hosts = _selected(inv, limit)
@@ -127,7 +127,7 @@ def audit_ssh(inventory: str, limit: tuple[str, ...], workers: int, known_hosts:
               default="inventory.yaml", show_default=True)
 def audit_send(folder: str, inventory: str) -> None:
     """Gửi lại báo cáo chưa gửi được / send reports kept by an earlier audit."""
-    from agent.remote.audit import send_kept
+    from yte_compliance.agent.remote.audit import send_kept
 
     inv = _inventory(inventory)
     if inv.collector_url is None or inv.tokens_dir is None:
@@ -162,7 +162,7 @@ def deploy_ssh(inventory: str, limit: tuple[str, ...], workers: int, known_hosts
     """Cài tác tử, cấu hình, token và dịch vụ; gửi một báo cáo / install the agent (its own
     venv), config, token and service, then send one report. Running it again changes
     nothing."""
-    from agent.remote.deploy import Layout, Options, deploy_all, summary
+    from yte_compliance.agent.remote.deploy import Layout, Options, deploy_all, summary
 
     inv = _inventory(inventory)
     hosts = _selected(inv, limit)

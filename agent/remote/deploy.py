@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.install import TASK_NAME, UNIT_PATH, WINDOWS_CONFIG, WINDOWS_EXE, install_plan
-from agent.remote import ssh
-from agent.remote.audit import Settings, python_ok
-from agent.remote.inventory import Host
-from agent.runner import CommandError, run
+from yte_compliance.agent.install import TASK_NAME, UNIT_PATH, WINDOWS_CONFIG, WINDOWS_EXE, install_plan
+from yte_compliance.agent.remote import ssh, wheel
+from yte_compliance.agent.remote.audit import Settings, python_ok
+from yte_compliance.agent.remote.inventory import Host
+from yte_compliance.agent.runner import CommandError, run
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,6 @@ class Layout:
 # What the agent imports beyond the standard library (each also in pyproject.toml's
 # dependencies: tests/unit/test_remote.py checks it).
 AGENT_REQUIREMENTS = ("click>=8.1", "pyyaml>=6.0", "netaddr>=1.0")
-PROJECT = Path(__file__).resolve().parents[2]
 
 
 class DeployError(Exception):
@@ -128,11 +127,22 @@ def wheels_for(python: str, machine: str, options: Options) -> list[Path]:
 
 @functools.cache
 def _built_wheel() -> Path:
-    """The project's wheel, built once per run from this checkout."""
-    if not (PROJECT / "pyproject.toml").exists():
-        raise DeployError("no checkout to build the agent's wheel from: pass --wheel")
+    """The project's wheel, once per run: this installation's own files, or, for an
+    editable install, a wheel built from its checkout."""
+    from importlib import metadata
+
     out = Path(tempfile.mkdtemp(prefix="yte-wheel-"))
-    _pip("wheel", "--no-deps", "-q", "-w", str(out), str(PROJECT))
+    try:
+        dist = metadata.distribution(wheel.DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        raise DeployError("yte-compliance is not installed here: pass --wheel") from None
+    checkout = wheel.editable_checkout(dist)
+    if checkout is None:
+        try:
+            return wheel.repack(out, dist)
+        except wheel.NotRepackable as e:
+            raise DeployError(f"{e}: pass --wheel") from None
+    _pip("wheel", "--no-deps", "-q", "-w", str(out), str(checkout))
     return next(out.glob("yte_compliance-*.whl"))
 
 
@@ -204,8 +214,8 @@ class _Steps:
         return True
 
     def deploy(self) -> None:
-        from agent.send import read_token
-        from agent.spool import SendError
+        from yte_compliance.agent.send import read_token
+        from yte_compliance.agent.spool import SendError
 
         self.agent()
         try:

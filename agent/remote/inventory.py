@@ -9,8 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from yte.report import ID_RE
-from yte.yamlconf import ConfigError, Section, load_yaml
+from yte_compliance.core.report import ID_RE
+from yte_compliance.core.yamlconf import ConfigError, Section, load_yaml
 
 PLATFORMS = ("linux", "windows")
 

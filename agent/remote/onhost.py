@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import sys
 
-from agent.collect import collect_report
-from agent.identity import host_id_from_machine_id, linux_machine_id
-from agent.probe import Context
-from yte.report import Report
+from yte_compliance.agent.collect import collect_report
+from yte_compliance.agent.identity import host_id_from_machine_id, linux_machine_id
+from yte_compliance.agent.probe import Context
+from yte_compliance.core.report import Report
 
 
 def linux_report(ctx: Context, site: str) -> Report:

@@ -9,7 +9,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from agent.probes.antivirus_linux import PRODUCTS
+from yte_compliance.agent.probes.antivirus_linux import PRODUCTS
 
 # Files read as they are (symlinks followed): /proc, /etc, logs.
 FILES = ("/proc/meminfo", "/proc/cpuinfo", "/etc/os-release", "/proc/sys/kernel/osrelease",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import paramiko
 
-from agent.remote.inventory import Host
-from agent.runner import CommandNotFound, CommandResult, CommandTimeout
+from yte_compliance.agent.remote.inventory import Host
+from yte_compliance.agent.runner import CommandNotFound, CommandResult, CommandTimeout
 
 
 class RemoteError(Exception):

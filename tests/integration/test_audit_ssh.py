@@ -21,7 +21,7 @@ from tests.netns import need_root, sh
 from tests.sshd import Sshd, keygen
 
 pytestmark = pytest.mark.integration
-YTE = [sys.executable, "-m", "yte.cli"]
+YTE = [sys.executable, "-m", "yte_compliance"]
 
 
 def yte(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from agent.probe import Context, run_probe
-from agent.probes import bandwidth as bw
 from tests.conftest import need_binary
 from tests.fleet import http, make_bed
 from tests.netns import Pair
+from yte_compliance.agent.probe import Context, run_probe
+from yte_compliance.agent.probes import bandwidth as bw
 
 pytestmark = pytest.mark.integration
 RATES = (20, 80, 200)
@@ -35,7 +35,7 @@ def shaped(tmp_path):
         bed = make_bed(tmp_path / "c", extra="bandwidth:\n  period_hours: 0\n")
         bed.config.write_text(bed.config.read_text().replace("listen: 127.0.0.1:",
                                                              f"listen: {pair.A4}:"))
-        procs.append(subprocess.Popen(pair.argv(pair.a, sys.executable, "-m", "yte.cli",
+        procs.append(subprocess.Popen(pair.argv(pair.a, sys.executable, "-m", "yte_compliance",
                                                 "collector", "serve", "--config", str(bed.config)),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         procs.append(subprocess.Popen(pair.argv(pair.a, "iperf3", "-s", "-B", pair.A4),
@@ -61,8 +61,8 @@ def shaped(tmp_path):
 
 
 def agent_measure(pair, config) -> dict:
-    done = subprocess.run(pair.argv(pair.b, sys.executable, "-m", "yte.cli", "agent", "bandwidth",
-                                    "--config", str(config)),
+    done = subprocess.run(pair.argv(pair.b, sys.executable, "-m", "yte_compliance", "agent",
+                                    "bandwidth", "--config", str(config)),
                           capture_output=True, text=True, timeout=120)
     answer = json.loads(done.stdout)
     assert done.returncode == 0, (answer, done.stderr)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 def test_demo_prints_the_table_and_serves_metrics(tmp_path):
     port = free_port()
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "yte.cli", "demo", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "yte_compliance", "demo", "--port", str(port),
                              "--workdir", str(tmp_path / "demo")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = []

@@ -67,7 +67,7 @@ def sites_yaml(printer: str | None = None) -> str:
 
 
 def start_collector(lan, bed):
-    proc = subprocess.Popen(lan.argv(lan.scan, sys.executable, "-m", "yte.cli", "collector",
+    proc = subprocess.Popen(lan.argv(lan.scan, sys.executable, "-m", "yte_compliance", "collector",
                                      "serve", "--config", str(bed.config)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     check = f"import urllib.request; urllib.request.urlopen('http://{SCANNER}:{bed.port}/healthz')"
@@ -107,7 +107,7 @@ def test_five_seen_three_covered_then_a_printer_leaves_the_count(lan, tmp_path):
             cfg.write_text(f"site: tyt-xa-a\ncollector_url: http://{SCANNER}:{bed.port}\n"
                            f"token_file: {token}\nspool_dir: {tmp_path / f'spool{i}'}\n"
                            f"host_id: pc-{i}\n")
-            done = subprocess.run(lan.argv(ns, sys.executable, "-m", "yte.cli", "agent", "run",
+            done = subprocess.run(lan.argv(ns, sys.executable, "-m", "yte_compliance", "agent", "run",
                                            "--once", "--config", str(cfg)),
                                   capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr
@@ -120,7 +120,7 @@ def test_five_seen_three_covered_then_a_printer_leaves_the_count(lan, tmp_path):
                                f"token_file: {token}\nhost_id: scanner\n")
         bound = 20.0
         started = time.monotonic()
-        done = subprocess.run(lan.argv(lan.scan, sys.executable, "-m", "yte.cli", "discover",
+        done = subprocess.run(lan.argv(lan.scan, sys.executable, "-m", "yte_compliance", "discover",
                                        "--config", str(scanner_cfg), "--interface", "eth0",
                                        "--rate", "200", "--timeout", str(bound)),
                               capture_output=True, text=True, timeout=120)

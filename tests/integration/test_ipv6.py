@@ -29,7 +29,7 @@ def v6(tmp_path):
         hosts_dir.mkdir(parents=True)
         (hosts_dir / "hosts").write_text(f"127.0.0.1 localhost\n{pair.A6} collector.yte.test\n")
         pair.ns(pair.b, "ip", "-6", "route", "add", "default", "via", pair.A6)
-        proc = subprocess.Popen(pair.argv(pair.a, sys.executable, "-m", "yte.cli", "collector",
+        proc = subprocess.Popen(pair.argv(pair.a, sys.executable, "-m", "yte_compliance", "collector",
                                           "serve", "--config", str(bed.config)),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://[{pair.A6}]:{bed.port}"
@@ -54,7 +54,7 @@ def v6(tmp_path):
 
 
 def report_and_judge(pair, url, config):
-    done = subprocess.run(pair.argv(pair.b, sys.executable, "-m", "yte.cli", "agent", "run",
+    done = subprocess.run(pair.argv(pair.b, sys.executable, "-m", "yte_compliance", "agent", "run",
                                     "--once", "--config", str(config)),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -91,7 +91,7 @@ def test_ready_then_no_route_then_link_local_only(v6):
 
 def test_first_report_has_every_step(v6):
     pair, bed, url, config = v6
-    done = subprocess.run(pair.argv(pair.b, sys.executable, "-m", "yte.cli", "agent", "collect",
+    done = subprocess.run(pair.argv(pair.b, sys.executable, "-m", "yte_compliance", "agent", "collect",
                                     "--json", "--config", str(config)),
                           capture_output=True, text=True, timeout=60)
     facts = json.loads(done.stdout)["probes"]["ipv6"]["facts"]
@@ -105,9 +105,9 @@ def test_first_report_has_every_step(v6):
 SCAPY_CHECK = """
 import json, sys
 from pathlib import Path
-from agent.collect import collect_report
-from agent.probe import Context
-from agent.probes.ipv6 import Endpoint
+from yte_compliance.agent.collect import collect_report
+from yte_compliance.agent.probe import Context
+from yte_compliance.agent.probes.ipv6 import Endpoint
 ctx = Context(options={"ipv6_endpoint": Endpoint("http://[::1]:9", 0.5),
                        "ipv6_router_advertisement": RA})
 report = collect_report(ctx, platform="linux", site="s", host_id="h")

@@ -7,11 +7,11 @@ import time
 import pytest
 import yaml
 
-from checks.targets import load_targets
-from exporters.grafana import DASHBOARDS, expressions
-from exporters.rules import RECORDING, render_rules
 from tests.fleet import ROOT, http, make_bed, make_report, serving
 from tests.monitoring import Alertmanager, Prometheus, Webhook
+from yte_compliance.checks.targets import load_targets
+from yte_compliance.exporters.grafana import DASHBOARDS, expressions
+from yte_compliance.exporters.rules import RECORDING, render_rules
 
 pytestmark = pytest.mark.integration
 YEAR = time.gmtime().tm_year

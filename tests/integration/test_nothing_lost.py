@@ -25,7 +25,7 @@ class Collector:
         self.bed, self.proc = bed, None
 
     def start(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "yte.cli", "collector", "serve",
+        self.proc = subprocess.Popen([sys.executable, "-m", "yte_compliance", "collector", "serve",
                                       "--config", str(self.bed.config)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
@@ -67,7 +67,7 @@ def test_outage_30_reports_and_restarts_then_every_report_once_in_order(bed, col
         "host_id: h-outage\ntimeout_seconds: 2\n")
 
     def agent_once():  # each run is a fresh process: 30 agent restarts while down
-        return subprocess.run([sys.executable, "-m", "yte.cli", "agent", "run", "--once",
+        return subprocess.run([sys.executable, "-m", "yte_compliance", "agent", "run", "--once",
                                "--config", str(tmp_path / "agent.yaml")],
                               capture_output=True, text=True, timeout=60)
 

@@ -93,7 +93,7 @@ def test_promql_matches_the_evaluation(running, prometheus, tmp_path):
     (tmp_path / "agent.yaml").write_text(
         f"site: tyt-xa-a\ncollector_url: {bed.url}\ntoken_file: token\nspool_dir: spool\n"
         "host_id: this-machine\n")
-    sent = subprocess.run([sys.executable, "-m", "yte.cli", "agent", "run", "--once", "--config",
+    sent = subprocess.run([sys.executable, "-m", "yte_compliance", "agent", "run", "--once", "--config",
                            str(tmp_path / "agent.yaml")], capture_output=True, text=True,
                           timeout=60)
     assert sent.returncode == 0, sent.stderr

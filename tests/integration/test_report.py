@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from checks.budgets import load_items, summarize
 from tests.conftest import need_binary
 from tests.fleet import http, make_bed, make_report, serving
-from yte.yamlconf import ConfigError
-from yte.yearend import generate, write
+from yte_compliance.apps.yearend import generate, write
+from yte_compliance.checks.budgets import load_items, summarize
+from yte_compliance.core.yamlconf import ConfigError
 
 pytestmark = pytest.mark.integration
 YEAR = 2025

@@ -7,10 +7,10 @@ import subprocess
 
 import yaml
 
-from checks.targets import load_targets
-from exporters.rules import render_rules
 from tests.conftest import need_binary
 from tests.fleet import ROOT
+from yte_compliance.checks.targets import load_targets
+from yte_compliance.exporters.rules import render_rules
 
 RULES = ROOT / "configs/prometheus/rules"
 TARGETS = ROOT / "configs/targets.yaml"
@@ -124,7 +124,7 @@ def test_generated_rules_and_dashboards_are_in_sync():
     targets = load_targets([TARGETS])
     for name, content in render_rules(targets.values()).items():
         assert (RULES / name).read_text() == content, f"regenerate: yte exporters rules ({name})"
-    from exporters.grafana import render_dashboards
+    from yte_compliance.exporters.grafana import render_dashboards
 
     for name, content in render_dashboards().items():
         on_disk = (ROOT / "configs/grafana/dashboards" / name).read_text()

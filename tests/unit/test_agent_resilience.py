@@ -2,9 +2,9 @@
 
 import json
 
-from agent.loop import AgentLoop, Schedule
-from agent.send import read_token
-from agent.spool import FlushResult, SendError, Spool, SpoolLimits
+from yte_compliance.agent.loop import AgentLoop, Schedule
+from yte_compliance.agent.send import read_token
+from yte_compliance.agent.spool import FlushResult, SendError, Spool, SpoolLimits
 
 
 def test_spool_drops_oldest_first_past_count_and_age_and_remembers(tmp_path):

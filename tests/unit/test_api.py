@@ -133,7 +133,7 @@ def test_health_and_landing(running):
 
 
 def test_table_tallies_the_failing_ipv6_step(running):
-    from exporters.table import format_site
+    from yte_compliance.exporters.table import format_site
 
     bed, _ = running
     tok = bed.tokens["tyt-xa-a"]

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.probes.bandwidth import bytes_at, goodput_bps, latency, parse_iperf3
-from checks.evaluate import SiteInput, evaluate_site
-from checks.targets import load_targets
-from collector.speedtest import Leases, SpeedtestLimits
-from collector.state import bandwidth_facts
-from collector.store import Measurement
+from yte_compliance.agent.probes.bandwidth import bytes_at, goodput_bps, latency, parse_iperf3
+from yte_compliance.checks.evaluate import SiteInput, evaluate_site
+from yte_compliance.checks.targets import load_targets
+from yte_compliance.collector.speedtest import Leases, SpeedtestLimits
+from yte_compliance.collector.state import bandwidth_facts
+from yte_compliance.collector.store import Measurement
 
 FIX = Path(__file__).parent.parent / "fixtures/iperf3"
 ROOT = Path(__file__).parent.parent.parent

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.declarations import parse_declarations
-from checks.evaluate import FAIL, PASS, UNKNOWN, HostFacts, SiteInput, evaluate_site
-from checks.targets import in_force, load_targets
-from yte.yamlconf import load_yaml
+from yte_compliance.checks.declarations import parse_declarations
+from yte_compliance.checks.evaluate import FAIL, PASS, UNKNOWN, HostFacts, SiteInput, evaluate_site
+from yte_compliance.checks.targets import in_force, load_targets
+from yte_compliance.core.yamlconf import load_yaml
 
 ROOT = Path(__file__).parent.parent.parent
 TARGETS = load_targets([ROOT / "configs/targets.yaml"])

@@ -3,8 +3,8 @@
 import json
 import time
 
-from collector.tokens import new_token
 from tests.fleet import http, make_report, serving
+from yte_compliance.collector.tokens import new_token
 
 NOW = time.time()
 

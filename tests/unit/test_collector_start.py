@@ -8,7 +8,7 @@ import pytest
 
 
 def _serve(bed, timeout=30):
-    return subprocess.run([sys.executable, "-m", "yte.cli", "collector", "serve", "--config",
+    return subprocess.run([sys.executable, "-m", "yte_compliance", "collector", "serve", "--config",
                            str(bed.config)], capture_output=True, text=True, timeout=timeout)
 
 
@@ -41,6 +41,6 @@ def test_typo_stops_the_collector_naming_file_line_and_key(bed, file, old, new, 
 
 
 def test_collector_check_command(bed):
-    proc = subprocess.run([sys.executable, "-m", "yte.cli", "collector", "check", "--config",
+    proc = subprocess.run([sys.executable, "-m", "yte_compliance", "collector", "check", "--config",
                            str(bed.config)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0 and "OK: 2 sites" in proc.stdout

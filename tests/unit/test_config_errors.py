@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.targets import load_targets
-from collector.state import known_facts
-from yte.yamlconf import ConfigError
+from yte_compliance.checks.targets import load_targets
+from yte_compliance.collector.state import known_facts
+from yte_compliance.core.yamlconf import ConfigError
 
 ROOT = Path(__file__).parent.parent.parent
 DEFAULTS = ROOT / "configs/targets.yaml"

@@ -10,10 +10,10 @@ import hashlib
 import re
 from pathlib import Path
 
-from agent.remote.audit import Settings
-from agent.remote.deploy import Options, deploy_host, summary
-from agent.remote.inventory import Host
-from agent.remote.ssh import HostKeys
+from yte_compliance.agent.remote.audit import Settings
+from yte_compliance.agent.remote.deploy import Options, deploy_host, summary
+from yte_compliance.agent.remote.inventory import Host
+from yte_compliance.agent.remote.ssh import HostKeys
 
 EXE = "/C:/Program Files/yte/yte.exe"
 

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from agent.discover import sweep_targets, vendor_of
-from collector.sites import load_sites, normalize_mac
 from tests.fleet import SITES_YAML, http, make_bed, make_report, serving
-from yte.yamlconf import ConfigError
+from yte_compliance.agent.discover import sweep_targets, vendor_of
+from yte_compliance.collector.sites import load_sites, normalize_mac
+from yte_compliance.core.yamlconf import ConfigError
 
 
 def sites_file(tmp_path, a: str, b: str):
@@ -87,8 +87,8 @@ def test_coverage_through_the_api(tmp_path):
 def test_the_scanner_sweeps_on_its_schedule_and_a_failure_is_not_fatal(tmp_path):
     import click
 
-    from agent.cli import discover_if_due
-    from agent.config import load_agent_config
+    from yte_compliance.agent.cli import discover_if_due
+    from yte_compliance.agent.config import load_agent_config
 
     cfg_file = tmp_path / "agent.yaml"
     cfg_file.write_text("site: tyt-xa-a\nspool_dir: spool\ndiscovery:\n  enabled: true\n"

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-from agent.config import load_agent_config
-from checks.declarations import load_declarations
-from checks.targets import load_targets
-from collector.config import load_collector_config
-from collector.sites import load_sites
-from collector.state import known_facts
+from yte_compliance.agent.config import load_agent_config
+from yte_compliance.checks.declarations import load_declarations
+from yte_compliance.checks.targets import load_targets
+from yte_compliance.collector.config import load_collector_config
+from yte_compliance.collector.sites import load_sites
+from yte_compliance.collector.state import known_facts
 
 CONFIGS = Path(__file__).parent.parent.parent / "configs"
 

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.probe import Context, run_probe
-from agent.probes.firewall_linux import (
+from yte_compliance.agent.probe import Context, run_probe
+from yte_compliance.agent.probes.firewall_linux import (
     collect,
     parse_iptables_save,
     parse_nft_ruleset,
     parse_ufw_status,
 )
-from agent.runner import RecordedRunner
+from yte_compliance.agent.runner import RecordedRunner
 
 DIR = Path(__file__).parent.parent / "fixtures/linux/firewall"
 CASES = json.loads((DIR / "cases.json").read_text())

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fleet import http, make_report
-from yte.report import ReportError, parse_report
+from yte_compliance.core.report import ReportError, parse_report
 
 BASE = make_report("tyt-xa-a", "h-fuzz", collected_at=time.time() - 60)
 

@@ -5,14 +5,14 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-from agent.install import UNIT_PATH, execute, install_plan, uninstall_plan
-from agent.runner import RecordedRunner
+from yte_compliance.agent.install import UNIT_PATH, execute, install_plan, uninstall_plan
+from yte_compliance.agent.runner import RecordedRunner
 
 NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
 
 
 def cli(*args):
-    out = subprocess.run([sys.executable, "-m", "yte.cli", "agent", *args],
+    out = subprocess.run([sys.executable, "-m", "yte_compliance", "agent", *args],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return out.stdout

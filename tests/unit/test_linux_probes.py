@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from agent.collect import collect_report
-from agent.probe import Context
-from agent.probes.antivirus_linux import Process, match_products
-from agent.probes.hardware_linux import parse_cpuinfo, parse_os_release
-from agent.probes.ipv6 import classify
-from agent.probes.ipv6_linux import parse_default_route, parse_if_inet6
-from agent.probes.patches_linux import parse_dpkg_log, parse_rpm_installtimes
-from agent.runner import RecordedRunner
 from tests.trees import materialize
-from yte.report import parse_report
+from yte_compliance.agent.collect import collect_report
+from yte_compliance.agent.probe import Context
+from yte_compliance.agent.probes.antivirus_linux import Process, match_products
+from yte_compliance.agent.probes.hardware_linux import parse_cpuinfo, parse_os_release
+from yte_compliance.agent.probes.ipv6 import classify
+from yte_compliance.agent.probes.ipv6_linux import parse_default_route, parse_if_inet6
+from yte_compliance.agent.probes.patches_linux import parse_dpkg_log, parse_rpm_installtimes
+from yte_compliance.agent.runner import RecordedRunner
+from yte_compliance.core.report import parse_report
 
 FIX = Path(__file__).parent.parent / "fixtures/linux"
 

@@ -4,8 +4,8 @@ import struct
 
 import pytest
 
-from agent.probes.hardware import GiB, MiB, estimate_installed, installed_memory
-from agent.probes.hardware_linux import parse_meminfo, parse_smbios_memory
+from yte_compliance.agent.probes.hardware import GiB, MiB, estimate_installed, installed_memory
+from yte_compliance.agent.probes.hardware_linux import parse_meminfo, parse_smbios_memory
 
 
 @pytest.mark.parametrize(

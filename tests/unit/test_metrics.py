@@ -6,16 +6,16 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from checks.declarations import Declarations, parse_declarations
-from checks.targets import load_targets
-from collector.derive import derive
-from collector.sites import parse_sites
-from collector.state import Fleet
-from collector.store import HostRow, Store
-from exporters.prometheus import render
 from tests.fleet import ROOT, SITES_YAML, make_report
-from yte.report import parse_report
-from yte.yamlconf import load_yaml
+from yte_compliance.checks.declarations import Declarations, parse_declarations
+from yte_compliance.checks.targets import load_targets
+from yte_compliance.collector.derive import derive
+from yte_compliance.collector.sites import parse_sites
+from yte_compliance.collector.state import Fleet
+from yte_compliance.collector.store import HostRow, Store
+from yte_compliance.core.report import parse_report
+from yte_compliance.core.yamlconf import load_yaml
+from yte_compliance.exporters.prometheus import render
 
 GOLDEN = Path(__file__).parent.parent / "fixtures/metrics/golden.prom"
 NOW = 1_790_000_000.0  # 2026-09-21

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.probe import Context
-from agent.probes.hardware import PhysicalDisk, os_disk_bus, os_disk_media
-from agent.probes.hardware_linux import find_os_disks, lsblk_os_disks
-from agent.runner import RecordedRunner
 from tests.trees import materialize
+from yte_compliance.agent.probe import Context
+from yte_compliance.agent.probes.hardware import PhysicalDisk, os_disk_bus, os_disk_media
+from yte_compliance.agent.probes.hardware_linux import find_os_disks, lsblk_os_disks
+from yte_compliance.agent.runner import RecordedRunner
 
 CASES = sorted((Path(__file__).parent.parent / "fixtures/linux/os-disk").glob("*.json"))
 

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.probe import Context
-from agent.remote.audit import Outcome, Settings, audit_host, audit_windows, summary
-from agent.remote.bundle import build_bundle
-from agent.remote.inventory import Host, load_inventory
-from agent.remote.onhost import linux_report
-from agent.remote.snapshot import SnapshotError, materialize, script
-from agent.remote.ssh import HostKeys, RemoteError
-from agent.replay import batch_from_folder, replay_windows
-from yte.yamlconf import ConfigError
+from yte_compliance.agent.probe import Context
+from yte_compliance.agent.remote.audit import Outcome, Settings, audit_host, audit_windows, summary
+from yte_compliance.agent.remote.bundle import build_bundle
+from yte_compliance.agent.remote.inventory import Host, load_inventory
+from yte_compliance.agent.remote.onhost import linux_report
+from yte_compliance.agent.remote.snapshot import SnapshotError, materialize, script
+from yte_compliance.agent.remote.ssh import HostKeys, RemoteError
+from yte_compliance.agent.replay import batch_from_folder, replay_windows
+from yte_compliance.core.yamlconf import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOWS = ROOT / "tests/fixtures/windows"
@@ -164,7 +164,7 @@ def test_a_failing_host_is_an_outcome_with_its_reason_and_the_summary_lists_it()
 
 
 def test_the_wheels_deploy_carries_are_dependencies_of_the_project():
-    from agent.remote.deploy import AGENT_REQUIREMENTS
+    from yte_compliance.agent.remote.deploy import AGENT_REQUIREMENTS
 
     tomllib = pytest.importorskip("tomllib", reason="tomllib comes with Python 3.11")
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from agent.probe import Context, Observed, Unknown, run_probe
-from yte.report import (
+from yte_compliance.agent.probe import Context, Observed, Unknown, run_probe
+from yte_compliance.core.report import (
     HardwareFacts,
     ProbeResult,
     Report,

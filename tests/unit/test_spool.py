@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from agent.spool import SendError, Spool
 from tests.fleet import free_port, http
+from yte_compliance.agent.spool import SendError, Spool
 
 
 def test_spool_keeps_until_acknowledged(tmp_path):
@@ -56,7 +56,7 @@ def test_agent_once_fails_when_collector_is_down_and_delivers_later(running, tmp
         (tmp_path / "agent.yaml").write_text(
             f"site: tyt-xa-a\ncollector_url: {url}\ntoken_file: token\nspool_dir: spool\n"
             "host_id: h-offline\n")
-        return subprocess.run([sys.executable, "-m", "yte.cli", "agent", "run", "--once",
+        return subprocess.run([sys.executable, "-m", "yte_compliance", "agent", "run", "--once",
                                "--config", str(tmp_path / "agent.yaml")],
                               capture_output=True, text=True, timeout=60)
 

@@ -7,9 +7,9 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from collector.openapi import render
 from tests.conftest import need_binary
 from tests.fleet import ROOT, http, make_bed, serving
+from yte_compliance.collector.openapi import render
 
 
 def make_certificates(folder):
@@ -29,7 +29,7 @@ def make_certificates(folder):
 
 @pytest.fixture
 def tls_collector(tmp_path):
-    from collector.config import load_collector_config
+    from yte_compliance.collector.config import load_collector_config
 
     folder = tmp_path / "c"
     folder.mkdir()
@@ -49,7 +49,7 @@ def _agent(tmp_path, bed, ca_line):
     (tmp_path / "agent.yaml").write_text(
         f"site: tyt-xa-a\ncollector_url: https://127.0.0.1:{bed.port}\ntoken_file: token\n"
         f"spool_dir: spool\nhost_id: h-tls\n{ca_line}")
-    return subprocess.run([sys.executable, "-m", "yte.cli", "agent", "run", "--once",
+    return subprocess.run([sys.executable, "-m", "yte_compliance", "agent", "run", "--once",
                            "--config", str(tmp_path / "agent.yaml")],
                           capture_output=True, text=True, timeout=60)
 
@@ -70,8 +70,8 @@ def test_unknown_ca_is_refused_and_the_report_waits(tls_collector, tmp_path):
 
 
 def test_plain_http_is_refused_unless_configured(tmp_path):
-    from collector.config import load_collector_config
-    from yte.yamlconf import ConfigError
+    from yte_compliance.collector.config import load_collector_config
+    from yte_compliance.core.yamlconf import ConfigError
 
     bed = make_bed(tmp_path / "c")
     bed.config.write_text(bed.config.read_text().replace("allow_plain_http: true\n", ""))
@@ -83,7 +83,7 @@ def test_plain_http_is_refused_unless_configured(tmp_path):
 def test_openapi_is_generated_checked_in_served_and_valid(running):
     bed, _ = running
     checked_in = (ROOT / "docs/openapi.yaml").read_text()
-    assert checked_in == render(), "regenerate: python -m collector.openapi > docs/openapi.yaml"
+    assert checked_in == render(), "regenerate: python -m yte_compliance.collector.openapi > docs/openapi.yaml"
     status, _, served = http("GET", bed.url + "/openapi.yaml")
     assert status == 200 and served.decode() == checked_in
     validate(yaml.safe_load(checked_in))

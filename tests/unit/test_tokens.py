@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from collector.tokens import new_token, parse_stored, verify
 from tests.fleet import SITES_YAML, http, make_report, serving
+from yte_compliance.collector.tokens import new_token, parse_stored, verify
 
 
 def test_verify_and_tamper():
@@ -20,7 +20,7 @@ def test_verify_and_tamper():
 
 
 def test_token_add_prints_once_and_stores_a_hash(bed):
-    proc = subprocess.run([sys.executable, "-m", "yte.cli", "collector", "token", "add",
+    proc = subprocess.run([sys.executable, "-m", "yte_compliance", "collector", "token", "add",
                            "--config", str(bed.config), "tyt-xa-a"],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
@@ -32,7 +32,7 @@ def test_token_add_prints_once_and_stores_a_hash(bed):
     with sqlite3.connect(bed.folder / "collector.db") as db:
         sites = [r[0] for r in db.execute("SELECT site FROM tokens")]
     assert sites.count("tyt-xa-a") == 2  # the bed's own and this one
-    unknown = subprocess.run([sys.executable, "-m", "yte.cli", "collector", "token", "add",
+    unknown = subprocess.run([sys.executable, "-m", "yte_compliance", "collector", "token", "add",
                               "--config", str(bed.config), "no-such-site"],
                              capture_output=True, text=True, timeout=30)
     assert unknown.returncode != 0 and "no-such-site" in unknown.stderr
@@ -56,13 +56,13 @@ def test_token_hash_listed_in_the_sites_file_is_accepted(tmp_path):
 
 
 def _cli(bed, *args):
-    return subprocess.run([sys.executable, "-m", "yte.cli", "collector", "token", *args,
+    return subprocess.run([sys.executable, "-m", "yte_compliance", "collector", "token", *args,
                            "--config", str(bed.config)], capture_output=True, text=True,
                           timeout=30)
 
 
 def test_token_list_revoke_rotate_commands(bed):
-    from collector.store import Store
+    from yte_compliance.collector.store import Store
 
     listed = _cli(bed, "list")
     assert listed.returncode == 0 and listed.stdout.count("active") == 2

@@ -7,12 +7,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.identity import host_id_from_machine_id
-from agent.probes.windows import SOURCES
-from agent.replay import batch_from_folder
-from collector.app import batch_report
 from tests.fleet import http
-from yte.report import ReportError
+from yte_compliance.agent.identity import host_id_from_machine_id
+from yte_compliance.agent.probes.windows import SOURCES
+from yte_compliance.agent.replay import batch_from_folder
+from yte_compliance.collector.app import batch_report
+from yte_compliance.core.report import ReportError
 
 CASE = Path(__file__).parent.parent / "fixtures/windows/win7-sp1-ps2-security-essentials"
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from agent.probes.antivirus_windows import decode_product_state
-from agent.probes.firewall_windows import judge, parse_netsh_state, profile_states
-from agent.probes.hardware import GiB, installed_memory
-from agent.probes.hardware_windows import os_name, parse_os_disk
-from agent.probes.windows import parse_time
+from yte_compliance.agent.probes.antivirus_windows import decode_product_state
+from yte_compliance.agent.probes.firewall_windows import judge, parse_netsh_state, profile_states
+from yte_compliance.agent.probes.hardware import GiB, installed_memory
+from yte_compliance.agent.probes.hardware_windows import os_name, parse_os_disk
+from yte_compliance.agent.probes.windows import parse_time
 
 # productState = 0xTTRSDD read as six hex digits: under 0xF000 the running state
 # (0 off, 1 on, 2 snoozed, 3 expired), under 0x0F00 the owner (1 = Microsoft),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.replay import replay_windows
-from yte.report import parse_report
+from yte_compliance.agent.replay import replay_windows
+from yte_compliance.core.report import parse_report
 
 CASES = sorted(p for p in (Path(__file__).parent.parent / "fixtures/windows").iterdir()
                if p.is_dir())
@@ -64,7 +64,7 @@ def test_server_without_security_center_and_nothing_known_is_unknown_with_reason
 
 def test_cli_replay(tmp_path):
     case = next(c for c in CASES if "defender-on-current" in c.name)
-    out = subprocess.run([sys.executable, "-m", "yte.cli", "agent", "collect", "--json",
+    out = subprocess.run([sys.executable, "-m", "yte_compliance", "agent", "collect", "--json",
                           "--replay", str(case)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     report = parse_report(json.loads(out.stdout))

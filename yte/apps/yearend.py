@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from yte.yamlconf import ConfigError
+from yte_compliance.core.yamlconf import ConfigError
 
 FORMATS = ("xlsx", "html", "pdf", "json")
 
@@ -26,15 +26,15 @@ def as_of_moment(year: int, as_of: dt.date | None, now: float | None = None) -> 
 def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
              province: str | None = None, site: str | None = None):
     """The YearReport (exporters.yearly) for the collector configured in ``config``."""
-    from checks.declarations import load_declarations
-    from checks.targets import load_targets
-    from collector.config import load_collector_config
-    from collector.history import views_as_of
-    from collector.sites import load_sites
-    from collector.state import known_facts
-    from collector.store import Store
-    from collector.views import site_json
-    from exporters.yearly import build
+    from yte_compliance.checks.declarations import load_declarations
+    from yte_compliance.checks.targets import load_targets
+    from yte_compliance.collector.config import existing_database, load_collector_config
+    from yte_compliance.collector.history import views_as_of
+    from yte_compliance.collector.sites import load_sites
+    from yte_compliance.collector.state import known_facts
+    from yte_compliance.collector.store import Store
+    from yte_compliance.collector.views import site_json
+    from yte_compliance.exporters.yearly import build
 
     cfg = load_collector_config(config)
     sites = load_sites(cfg.sites_file)
@@ -47,7 +47,7 @@ def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
     moment = as_of_moment(year, as_of)
     if moment.year != year:
         raise click.UsageError(f"--as-of {as_of} is not in {year}")
-    store = Store(cfg.database)
+    store = Store(existing_database(cfg))
     try:
         views = views_as_of(store, chosen, targets, declarations, moment.timestamp(),
                             stale_after=cfg.stale_after_seconds,
@@ -60,7 +60,7 @@ def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
 
 
 def write(report, fmt: str, out: Path) -> None:
-    from exporters import render
+    from yte_compliance.exporters import render
 
     if fmt == "json":
         out.write_text(render.to_json(report), encoding="utf-8")

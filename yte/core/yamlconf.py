@@ -57,13 +57,18 @@ def load_yaml(path: str | Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(path, None, "", f"cannot read: {e.strerror}") from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, name: str | Path) -> Any:
+    """``text`` as YAML; errors name ``name`` (a file, or a file shipped in the package)."""
     loader = _Loader(text)
-    loader.name = str(path)
+    loader.name = str(name)
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        raise ConfigError(path, mark.line + 1 if mark else None, "", f"YAML: {e.problem}") from None
+        raise ConfigError(name, mark.line + 1 if mark else None, "", f"YAML: {e.problem}") from None
     finally:
         loader.dispose()
 

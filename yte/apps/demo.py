@@ -4,7 +4,6 @@ agent reporting into it once, the compliance table printed, /metrics served unti
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 import time
 import urllib.request
@@ -12,19 +11,15 @@ from pathlib import Path
 
 import click
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-
 
 def write_demo_files(workdir: Path, port: int) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(CONFIGS / "targets.yaml", workdir / "targets.yaml")
     (workdir / "sites.yaml").write_text(
         "version: 1\nsites:\n"
         "  - id: demo\n    name: Cơ sở thử nghiệm / demo site\n    type: commune_station\n"
         "    province: Lâm Đồng\n    district: Đà Lạt\n", encoding="utf-8")
     (workdir / "collector.yaml").write_text(
         f"listen: 127.0.0.1:{port}\ndatabase: collector.db\nsites_file: sites.yaml\n"
-        "targets_files: [targets.yaml]\n"
         "allow_plain_http: true  # loopback only: the demo never leaves this machine\n",
         encoding="utf-8")
     return workdir / "collector.yaml"
@@ -37,14 +32,14 @@ def write_demo_files(workdir: Path, port: int) -> Path:
 @click.option("--no-wait", is_flag=True, help="exit after printing the table")
 def demo(port: int, workdir: str | None, no_wait: bool) -> None:
     """Chạy thử trên máy này / run collector + local agent once, print the table."""
-    from agent.cli import build_report
-    from agent.send import post_report
-    from collector.app import build_app
-    from collector.config import load_collector_config
-    from collector.server import make_server, start_in_thread
-    from collector.store import Store
-    from collector.tokens import new_token
-    from exporters.table import format_site
+    from yte_compliance.agent.cli import build_report
+    from yte_compliance.agent.send import post_report
+    from yte_compliance.collector.app import build_app
+    from yte_compliance.collector.config import load_collector_config
+    from yte_compliance.collector.server import make_server, start_in_thread
+    from yte_compliance.collector.store import Store
+    from yte_compliance.collector.tokens import new_token
+    from yte_compliance.exporters.table import format_site
 
     folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="yte-demo-"))
     cfg = load_collector_config(write_demo_files(folder, port))
