@@ -1,37 +1,46 @@
-"""The `yte` command: a tiny root group; each group loads only when it is called."""
+"""The `yte` command: a tiny root group; each group loads only when it is called, and a
+group whose extra is not installed says which one to install instead of a traceback."""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 import click
 
+# name → (module, attribute, the extra its role needs: None for the plain agent install)
 _GROUPS = {
-    "agent": ("yte_compliance.agent.cli", "agent"),
-    "audit": ("yte_compliance.agent.remote.cli", "audit"),
-    "collector": ("yte_compliance.collector.cli", "collector"),
-    "demo": ("yte_compliance.apps.demo", "demo"),
-    "deploy": ("yte_compliance.agent.remote.cli", "deploy"),
-    "discover": ("yte_compliance.agent.discover_cli", "discover"),
-    "exporters": ("yte_compliance.exporters.cli", "exporters"),
-    "report": ("yte_compliance.apps.yearend", "report"),
+    "agent": ("yte_compliance.agent.cli", "agent", None),
+    "audit": ("yte_compliance.agent.remote.cli", "audit", "ssh"),
+    "collector": ("yte_compliance.collector.cli", "collector", "collector"),
+    "demo": ("yte_compliance.apps.demo", "demo", "collector"),
+    "deploy": ("yte_compliance.agent.remote.cli", "deploy", "ssh"),
+    "discover": ("yte_compliance.agent.discover_cli", "discover", "discover"),
+    "exporters": ("yte_compliance.exporters.cli", "exporters", None),
+    "report": ("yte_compliance.apps.yearend", "report", "report"),
 }
+# Each extra of pyproject.toml → the third-party modules it installs.
+EXTRAS = {"collector": ("uvicorn", "starlette", "prometheus_client", "openpyxl"),
+          "report": ("jinja2", "weasyprint", "openpyxl"),
+          "ssh": ("paramiko",),
+          "discover": ("scapy",)}
 
 
-# The third-party module a role needs → the extra that installs it (pyproject.toml).
-EXTRAS = {"uvicorn": "collector", "starlette": "collector", "prometheus_client": "collector",
-          "openpyxl": "report", "jinja2": "report", "weasyprint": "report",
-          "paramiko": "ssh", "scapy": "discover"}
+def extra_hint(extra: str, module: str) -> str:
+    return (f"lệnh này cần gói bổ sung [{extra}] (thiếu mô-đun {module}) / this command needs "
+            f"the [{extra}] extra (no module {module}): pip install 'yte-compliance[{extra}]'")
 
 
-def missing_extra(error: ModuleNotFoundError) -> str | None:
-    """A bilingual hint for a module that an extra installs; None for any other."""
+def missing_module(extra: str) -> str | None:
+    """The first module of ``extra`` that is not installed, else None."""
+    return next((m for m in EXTRAS[extra] if importlib.util.find_spec(m) is None), None)
+
+
+def hint_for(error: ModuleNotFoundError) -> str | None:
+    """A module an extra installs, missing deeper down: the same hint; else None."""
     top = (error.name or "").partition(".")[0]
-    extra = EXTRAS.get(top)
-    if extra is None:
-        return None
-    return (f"lệnh này cần gói bổ sung [{extra}] (thiếu mô-đun {top}) / this command needs "
-            f"the [{extra}] extra (no module {top}): pip install 'yte-compliance[{extra}]'")
+    extra = next((e for e, modules in EXTRAS.items() if top in modules), None)
+    return None if extra is None else extra_hint(extra, top)
 
 
 class _LazyGroup(click.Group):
@@ -39,7 +48,7 @@ class _LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ModuleNotFoundError as e:
-            hint = missing_extra(e)
+            hint = hint_for(e)
             if hint is None:
                 raise
             raise click.ClickException(hint) from None
@@ -50,14 +59,11 @@ class _LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in _GROUPS:
             return None
-        module, attr = _GROUPS[name]
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except ModuleNotFoundError as e:
-            hint = missing_extra(e)
-            if hint is None:
-                raise
-            return _unavailable(name, hint)
+        module, attr, extra = _GROUPS[name]
+        missing = missing_module(extra) if extra else None
+        if missing is not None:
+            return _unavailable(name, extra_hint(extra, missing))
+        return getattr(importlib.import_module(module), attr)
 
 
 def _unavailable(name: str, hint: str) -> click.Command:

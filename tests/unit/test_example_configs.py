@@ -15,10 +15,11 @@ CONFIGS = Path(__file__).parent.parent.parent / "configs"
 def test_examples_load():
     cfg = load_collector_config(CONFIGS / "collector.example.yaml")
     sites = load_sites(cfg.sites_file)
-    targets = load_targets([*cfg.targets_files, CONFIGS / "targets.province.example.yaml"],
-                           known_facts=known_facts())
+    assert cfg.targets_files == (CONFIGS / "targets.province.example.yaml",)
+    targets = load_targets(cfg.targets_files, known_facts=known_facts())
     decl = load_declarations(cfg.declarations_file, set(sites))
     assert {"bv-tinh", "tyt-xa-a"} <= set(sites) and "pc.ram_ssd" in targets
+    assert targets["pc.ipv6"].required_ratio == 0.6  # the province's override over the default
     assert decl.site_facts("tyt-xa-a", 2026)["budget.security_ratio"] is None
     # line items written "1.020" and "200,5" in the Vietnamese way: 380.5 of 3,200.5
     assert decl.site_facts("bv-tinh", 2026)["budget.security_ratio"] == 380.5 / 3200.5

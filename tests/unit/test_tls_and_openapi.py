@@ -83,7 +83,8 @@ def test_plain_http_is_refused_unless_configured(tmp_path):
 def test_openapi_is_generated_checked_in_served_and_valid(running):
     bed, _ = running
     checked_in = (ROOT / "docs/openapi.yaml").read_text()
-    assert checked_in == render(), "regenerate: python -m yte_compliance.collector.openapi > docs/openapi.yaml"
+    assert checked_in == render(), (
+        "regenerate: python -m yte_compliance.collector.openapi > docs/openapi.yaml")
     status, _, served = http("GET", bed.url + "/openapi.yaml")
     assert status == 200 and served.decode() == checked_in
     validate(yaml.safe_load(checked_in))
