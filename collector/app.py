@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +37,14 @@ from yte_compliance.collector.sites import Site, load_sites
 from yte_compliance.collector.speedtest import Leases, SpeedtestLimits
 from yte_compliance.collector.speedtest import routes as speedtest_routes
 from yte_compliance.collector.state import Fleet, known_facts
-from yte_compliance.collector.store import CONFLICT, DUPLICATE, HostRow, Incoming, Store
+from yte_compliance.collector.store import (
+    CONFLICT,
+    DUPLICATE,
+    FOREIGN,
+    HostRow,
+    Incoming,
+    Store,
+)
 from yte_compliance.collector.tokens import StoredToken, token_id_of, verify
 from yte_compliance.collector.views import site_json
 from yte_compliance.collector.windows_batches import batch_report
@@ -53,6 +61,7 @@ class Counters:
         self._lock = threading.Lock()
         self.results: dict[str, float] = {}
         self.rejected: dict[str, float] = {}
+        self.new_hosts_refused: dict[str, float] = {}  # per site: the department looks
 
     def result(self, name: str) -> None:
         with self._lock:
@@ -62,9 +71,14 @@ class Counters:
         with self._lock:
             self.rejected[reason] = self.rejected.get(reason, 0) + 1
 
+    def refuse_new_host(self, site: str) -> None:
+        with self._lock:
+            self.new_hosts_refused[site] = self.new_hosts_refused.get(site, 0) + 1
+
     def snapshot(self) -> dict[str, dict[str, float]]:
         with self._lock:
-            return {"results": dict(self.results), "rejected": dict(self.rejected)}
+            return {"results": dict(self.results), "rejected": dict(self.rejected),
+                    "new_hosts_refused": dict(self.new_hosts_refused)}
 
 
 class Auth:
@@ -173,11 +187,24 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
                               f"collected_at is {ahead:.0f} s in the future (tolerance "
                               f"{limits.max_clock_skew_seconds:.0f} s): check the PC's clock",
                               field="collected_at")
+            age = now - report.collected_at
+            if age > limits.max_report_age_days * 86400:
+                raise Refused(400, "too_old", "báo cáo quá cũ",
+                              f"collected_at is {age / 86400:.0f} days old; reports older than "
+                              f"{limits.max_report_age_days:g} days (the agents' spool limit) "
+                              "are refused", field="collected_at")
             allowed, wait = rate.allow(f"{site}/{report.host_id}")
             if not allowed:
                 raise Refused(429, "rate_limited", "gửi quá nhiều báo cáo",
                               f"more than {limits.reports_per_host_per_minute:g} reports per "
                               f"minute from host {report.host_id}", retry_after=wait)
+            limit = limits.host_limit(sites[site].expected_hosts)
+            if not fleet.admits(site, report.host_id, limit):
+                counters.refuse_new_host(site)
+                raise Refused(403, "host_limit", f"cơ sở {site} đã đủ {limit} máy",
+                              f"site {site} already has {limit} hosts (expected_hosts in the "
+                              "sites file, plus limits.new_host_margin): a new host id is "
+                              "refused; existing hosts keep reporting")
             row = HostRow(
                 host_id=report.host_id, site=site, hostname=report.hostname,
                 platform=report.platform, agent_version=report.agent_version,
@@ -194,6 +221,16 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
             except Busy as e:
                 raise Refused(503, "busy", "máy thu thập đang bận", str(e),
                               retry_after=5) from None
+            except (sqlite3.Error, ValueError) as e:  # this report alone; its batch committed
+                log.event("report_not_stored", level=40, site=site, host=report.host_id,
+                          error=repr(e))
+                raise Refused(500, "store_error", "không lưu được báo cáo",
+                              "this report could not be stored; retry later") from None
+            if result == FOREIGN:
+                raise Refused(403, "host_of_other_site",
+                              f"máy {report.host_id} thuộc cơ sở khác",
+                              f"host {report.host_id} belongs to another site; an operator "
+                              "moves a PC with `yte collector host move`")
             if result == CONFLICT:
                 raise Refused(409, "conflict", "mã báo cáo đã dùng cho nội dung khác",
                               f"report id {report.report_id} was stored with other content",

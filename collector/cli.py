@@ -175,3 +175,31 @@ def token_list(config_path: str, site: str | None) -> None:
         click.echo(f"{t.token.token_id:<14}{t.site:<22}{when(t.created_at):<18}"
                    f"{when(t.expires_at):<18}{state}")
     store.close()
+
+
+@collector.group()
+def host() -> None:
+    """Máy trong cơ sở / hosts of a site."""
+
+
+@host.command("move")
+@config_option
+@click.argument("host_id")
+@click.argument("site")
+def host_move(config_path: str, host_id: str, site: str) -> None:
+    """Chuyển máy HOST_ID sang cơ sở SITE / move a PC to another site (logged).
+
+    A host stays in the site that enrolled it: a report for it from another site's token
+    is refused (403). When a PC really moves, an operator says so here."""
+    from yte_compliance.collector import log
+
+    store = _store(_config(config_path), site)
+    try:
+        before = store.move_host(host_id, site)
+    finally:
+        store.close()
+    if before is None:
+        raise click.ClickException(f"không có máy / no host {host_id!r}")
+    log.setup()
+    log.event("host_moved", host=host_id, from_site=before, to_site=site)
+    click.echo(f"đã chuyển / moved {host_id}: {before} → {site}")

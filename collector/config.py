@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,16 @@ class Limits:
     burst_per_host: int = 120
     max_clock_skew_seconds: float = 300.0
     max_pending_reports: int = 20_000
+    # older than the agents' spool keeps a report (spool_max_age_days) cannot be genuine
+    max_report_age_days: float = 30.0
+    # new host ids a site may add: its expected_hosts × (1 + margin), else the default
+    new_host_margin: float = 0.25
+    max_hosts_per_site: int = 300
+
+    def host_limit(self, expected_hosts: int | None) -> int:
+        if expected_hosts is None:
+            return self.max_hosts_per_site
+        return max(1, math.ceil(expected_hosts * (1 + self.new_host_margin)))
 
 
 @dataclass(frozen=True)
@@ -60,9 +71,13 @@ def _limits(s: Section | None) -> Limits:
         burst_per_host=s.get("burst_per_host", int, d.burst_per_host),
         max_clock_skew_seconds=s.get("max_clock_skew_seconds", float, d.max_clock_skew_seconds),
         max_pending_reports=s.get("max_pending_reports", int, d.max_pending_reports),
+        max_report_age_days=s.get("max_report_age_days", float, d.max_report_age_days),
+        new_host_margin=s.get("new_host_margin", float, d.new_host_margin),
+        max_hosts_per_site=s.get("max_hosts_per_site", int, d.max_hosts_per_site),
     )
     s.finish()
-    for key in ("max_body_bytes", "burst_per_host", "max_pending_reports"):
+    for key in ("max_body_bytes", "burst_per_host", "max_pending_reports",
+                "max_report_age_days", "max_hosts_per_site"):
         if getattr(limits, key) < 1:
             raise s.error(key, "at least 1")
     return limits

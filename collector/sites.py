@@ -25,6 +25,7 @@ class Site:
     ipv6_prefixes: tuple[str, ...] = ()  # the site's own prefixes: addresses in them are global
     subnets: tuple[str, ...] = ()  # its LAN(s), for discovery: IPv4 and IPv6
     not_pcs: dict[str, str] = field(default_factory=dict)  # MAC → kind (printer, router, …)
+    expected_hosts: int | None = None  # the PCs the site has: bounds how many may report
 
 
 def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
@@ -58,7 +59,10 @@ def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
             ipv6_prefixes=_prefixes(s),
             subnets=_subnets(s),
             not_pcs=_devices(s),
+            expected_hosts=s.get("expected_hosts", int, None),
         )
+        if sites[sid].expected_hosts is not None and sites[sid].expected_hosts < 1:
+            raise s.error("expected_hosts", "at least 1 (the number of PCs at the site)")
         if (sites[sid].latitude is None) != (sites[sid].longitude is None):
             raise s.error("latitude", "give both latitude and longitude, or neither")
         s.finish()

@@ -93,6 +93,16 @@ class Fleet:
                 self._dirty.add(old.site)
             self.generation += 1
 
+    def admits(self, site: str, host_id: str, limit: int) -> bool:
+        """May ``host_id`` report into ``site``? A host the site has always may; a new one
+        only while the site has fewer than ``limit`` hosts not yet forgotten."""
+        with self._lock:
+            if host_id in self._by_site[site]:
+                return True
+            horizon = self.clock() - self.forget_after
+            live = sum(1 for h in self._by_site[site] if self._hosts[h].collected_at >= horizon)
+            return live < limit
+
     def saw_devices(self, site: str, devices: list[SeenDevice]) -> None:
         with self._lock:
             for d in devices:

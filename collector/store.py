@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 """
 
-STORED, DUPLICATE, CONFLICT = "stored", "duplicate", "conflict"
+STORED, DUPLICATE, CONFLICT, FOREIGN = "stored", "duplicate", "conflict", "foreign"
 
 
 @dataclass(frozen=True)
@@ -167,15 +167,24 @@ class Store:
 
     # ---- reports -----------------------------------------------------------------
 
-    def ingest_batch(self, items: Sequence[Incoming]) -> list[str]:
-        """One transaction for the whole batch; per item: stored, duplicate or conflict."""
+    def ingest_batch(self, items: Sequence[Incoming]) -> list[str | Exception]:
+        """One transaction for the whole batch; per item: stored, duplicate, conflict,
+        foreign (the host belongs to another site), or the error that item alone met."""
         results = []
         with self._w_lock:
             db = self._w
             db.execute("BEGIN IMMEDIATE")
             try:
                 for item in items:
-                    results.append(self._ingest_one(db, item))
+                    # each report in its own savepoint: one that fails (a constraint, a
+                    # value SQLite cannot store) is undone alone; the others commit
+                    db.execute("SAVEPOINT one")
+                    try:
+                        results.append(self._ingest_one(db, item))
+                    except (sqlite3.Error, ValueError) as e:  # UnicodeError is a ValueError
+                        db.execute("ROLLBACK TO one")
+                        results.append(e)
+                    db.execute("RELEASE one")
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -189,6 +198,9 @@ class Store:
     @staticmethod
     def _ingest_one(db: sqlite3.Connection, item: Incoming) -> str:
         row = item.row
+        owner = db.execute("SELECT site FROM hosts WHERE host_id = ?", (row.host_id,)).fetchone()
+        if owner is not None and owner[0] != row.site:
+            return FOREIGN  # a host stays in the site that enrolled it (see move_host)
         cur = db.execute(
             "INSERT OR IGNORE INTO reports VALUES (?, ?, ?, ?, ?, ?, ?)",
             (row.report_id, row.site, row.host_id, row.collected_at, row.received_at,
@@ -200,12 +212,13 @@ class Store:
         db.execute(
             """INSERT INTO hosts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (host_id) DO UPDATE SET
-                 site=excluded.site, hostname=excluded.hostname,
+                 hostname=excluded.hostname,
                  platform=excluded.platform, agent_version=excluded.agent_version,
                  source=excluded.source, report_id=excluded.report_id,
                  collected_at=excluded.collected_at, received_at=excluded.received_at,
                  facts=excluded.facts, probes=excluded.probes
-               WHERE excluded.collected_at >= hosts.collected_at""",
+               WHERE excluded.collected_at >= hosts.collected_at
+                 AND excluded.site = hosts.site""",
             (row.host_id, row.site, row.hostname, row.platform, row.agent_version,
              row.source, row.report_id, row.collected_at, row.received_at,
              json.dumps(row.facts, separators=(",", ":")),
@@ -216,6 +229,16 @@ class Store:
                        (row.report_id, m.site, m.host_id, m.measured_at, m.download_bps,
                         m.upload_bps, m.latency_ms, m.server))
         return STORED
+
+    def move_host(self, host_id: str, site: str) -> str | None:
+        """The operator's move of a PC to another site; its former site, or None."""
+        with self._w_lock:
+            row = self._w.execute("SELECT site FROM hosts WHERE host_id = ?",
+                                  (host_id,)).fetchone()
+            if row is None:
+                return None
+            self._w.execute("UPDATE hosts SET site = ? WHERE host_id = ?", (site, host_id))
+            return row[0]
 
     def hosts(self) -> Iterator[HostRow]:
         with self._r_lock:

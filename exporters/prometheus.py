@@ -218,8 +218,15 @@ class _Counters:
                                        "reason.", labels=["reason"])
         for reason, n in sorted(snap.get("rejected", {}).items()):
             rejected.add_metric([reason], n)
+        refused = CounterMetricFamily(
+            "yte_collector_new_hosts_refused", "Reports from new host ids refused because "
+            "the site already has as many hosts as it may (expected_hosts plus margin).",
+            labels=["site"])
+        for site, n in sorted(snap.get("new_hosts_refused", {}).items()):
+            refused.add_metric([site], n)
         yield results
         yield rejected
+        yield refused
 
 
 class Renderer:

@@ -89,6 +89,12 @@ def promtool_tests(rules: list[dict]) -> list[dict]:
             series = [info, (f'{metric[0]}{{site="s1",host="h1"}}', metric[1])]
             tests.append(_scenario(series, rule, {**base, "host": "h1"}, name=INFO["name"],
                                    host="h1"))
+        elif name == "YteSiteHostLimit":
+            # one refusal at minute 1: increase over the hour > 0 until minute 61
+            series = [info, ('yte_collector_new_hosts_refused_total{site="s1"}', "0 1x{long}")]
+            scenario = _scenario(series, rule, {**base}, name=INFO["name"])
+            scenario["alert_rule_test"][2]["eval_time"] = "75m"
+            tests.append(scenario)
         elif name == "YteCollectorDown":
             series = [('up{job="yte",instance="collector:8746"}', "1 0x{fail} 1x200")]
             tests.append(_scenario(series, rule, {"severity": "critical", "scope": "collector",

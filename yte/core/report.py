@@ -197,9 +197,16 @@ class ReportError(ValueError):
     """A report that does not match schema v1; ``field`` is the dotted path at fault."""
 
     def __init__(self, field_path: str, message: str):
+        field_path, message = _echo(field_path), _echo(message)
         super().__init__(f"{field_path}: {message}")
         self.field = field_path
         self.message = message
+
+
+def _echo(text: str, limit: int = 200) -> str:
+    """Input echoed in an error: valid UTF-8 and bounded, whatever the sender put in it."""
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def format_time(ts: float) -> str:
@@ -218,6 +225,19 @@ def parse_time(value: Any, where: str) -> float:
     if parsed.tzinfo is None:
         raise ReportError(where, "timestamp needs a time zone (use Z for UTC)")
     return parsed.timestamp()
+
+
+def _text_ok(value: str, where: str) -> str:
+    """Bounded, and encodable as UTF-8: JSON may carry a lone surrogate ("\\ud800") that
+    no database or exposition can store; it is refused here, naming the field."""
+    if len(value) > MAX_TEXT:
+        raise ReportError(where, f"longer than {MAX_TEXT} characters")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ReportError(where, "invalid Unicode (a lone surrogate): not UTF-8 text") from None
+    return value
 
 
 def _check(value: Any, hint: Any, where: str) -> Any:
@@ -255,9 +275,7 @@ def _check(value: Any, hint: Any, where: str) -> Any:
     if hint is str:
         if not isinstance(value, str):
             raise ReportError(where, "expected a string")
-        if len(value) > MAX_TEXT:
-            raise ReportError(where, f"longer than {MAX_TEXT} characters")
-        return value
+        return _text_ok(value, where)
     raise TypeError(f"unsupported schema type {hint!r}")  # a bug in this module, not input
 
 
@@ -286,8 +304,7 @@ def _text(obj: dict, key: str, *, pattern: re.Pattern | None = None, choices=Non
     value = obj.get(key)
     if not isinstance(value, str) or not value:
         raise ReportError(key, "required string is missing or empty")
-    if len(value) > MAX_TEXT:
-        raise ReportError(key, f"longer than {MAX_TEXT} characters")
+    _text_ok(value, key)
     if pattern is not None and not pattern.match(value):
         raise ReportError(key, f"must match {pattern.pattern}")
     if choices is not None and value not in choices:
@@ -334,14 +351,14 @@ def parse_report(obj: Any) -> Report:
         duration = _check(raw.get("duration_seconds", 0.0), float, f"{where}.duration_seconds")
         unknown = raw.get("unknown") or {}
         if not isinstance(unknown, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_TEXT
-            for k, v in unknown.items()
+            isinstance(k, str) and isinstance(v, str) for k, v in unknown.items()
         ):
             raise ReportError(f"{where}.unknown", "expected an object of fact name to reason")
         fact_names = {f.name for f in dataclasses.fields(FACT_TYPES[name])}
-        for key in unknown:
+        for key, why in unknown.items():
             if key not in fact_names:
                 raise ReportError(f"{where}.unknown.{key}", "not a fact of this probe")
+            _text_ok(why, f"{where}.unknown.{key}")
         facts_raw = raw.get("facts")
         facts = None if facts_raw is None else _build(FACT_TYPES[name], facts_raw, f"{where}.facts")
         if status == "ok" and facts is None:
