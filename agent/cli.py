@@ -149,14 +149,31 @@ def _spool(cfg: AgentConfig):
         max_age_seconds=cfg.spool_max_age_days * 86400))
 
 
-def collect_into_spool(cfg: AgentConfig, root: Path) -> None:
-    """Collect one report and write it to the spool (before any attempt to send it)."""
+def collect_into_spool(cfg: AgentConfig, root: Path, say=None) -> bool:
+    """Collect one report and write it to the spool (before any attempt to send it).
+    A write that fails (a full disk) is said in one line and counted as a dropped
+    report; the agent goes on. True when the report is in the spool."""
     spool = _spool(cfg)
     spool.enforce(time.time())
     report = build_report(cfg, root)
     report.spool_dropped_total = spool.dropped_total()
     body = json.dumps(report.to_json_obj(), ensure_ascii=False).encode()
-    spool.put(report.collected_at, report.report_id, body)
+    try:
+        spool.put(report.collected_at, report.report_id, body)
+        return True
+    except OSError as e:
+        try:
+            spool.count_dropped(1)
+        except OSError:
+            pass  # the counter's file could not even be opened: the line below still says it
+        (say or _warn)(f"không ghi được báo cáo vào hàng đợi {cfg.spool_dir}, báo cáo này bị "
+                       f"mất / could not write the report to the spool, it is lost: "
+                       f"{e.strerror or e}")
+        return False
+
+
+def _warn(message: str) -> None:
+    click.echo(f"yte agent: {message}", err=True)
 
 
 def flush_spool(cfg: AgentConfig):
@@ -185,8 +202,18 @@ def run(config: str, once: bool, root: str) -> None:
     if not cfg.collector_url or not cfg.token_file:
         raise click.ClickException("collector_url and token_file are needed to send")
     if once:
-        collect_into_spool(cfg, Path(root))
-        result = flush_spool(cfg)
+        # what is spooled goes first: sending it is what frees a full disk
+        first = flush_spool(cfg)
+        kept = collect_into_spool(cfg, Path(root))
+        if first.error and first.retry:  # unreachable: the new report waits with the rest
+            result = first
+            result.pending += int(kept)
+        else:
+            result = flush_spool(cfg)
+            result.sent += first.sent
+            result.error = result.error or first.error
+        if not kept and not result.error:
+            result.error = "báo cáo mới bị mất / the new report was lost"
         if result.error:
             click.echo(f"yte agent: chưa gửi được / not sent: {result.error} "
                        f"({result.pending} báo cáo trong hàng đợi / report(s) kept in the spool)",
@@ -198,7 +225,7 @@ def run(config: str, once: bool, root: str) -> None:
                         cfg.backoff_max_seconds)
 
     def collect() -> None:
-        collect_into_spool(cfg, Path(root))
+        collect_into_spool(cfg, Path(root), say=_warn)
         if cfg.discovery is not None:
             discover_if_due(cfg)
 

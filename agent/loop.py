@@ -36,6 +36,20 @@ class AgentLoop:
         ceiling = min(self.s.backoff_max, self.s.backoff_initial * 2 ** (self.failures - 1))
         return self.rand(0, ceiling)
 
+    def _send(self, now: float, next_collect: float) -> float:
+        """Flush the spool; when to send next."""
+        result = self.flush()
+        if result.error and result.retry:
+            self.failures += 1
+            next_send = now + self.backoff()
+            self.say(f"chưa gửi được / not sent ({result.pending} waiting): "
+                     f"{result.error}; retry in {next_send - now:.0f} s")
+            return next_send
+        if result.sent:
+            self.say(f"đã gửi / sent {result.sent} report(s)")
+        self.failures = 0
+        return next_collect
+
     def run(self, cycles: int | None = None) -> None:
         """Forever, or for ``cycles`` wake-ups (tests)."""
         now = self.clock()
@@ -44,20 +58,14 @@ class AgentLoop:
         while cycles is None or woken < cycles:
             now = self.clock()
             if now >= next_collect:
+                sent_first = now >= next_send
+                if sent_first:  # what is spooled goes first: sending frees a full disk
+                    next_send = self._send(now, next_collect)
                 self.collect()
                 next_collect = now + self.s.interval + self.rand(0, self.s.jitter)
-                next_send = min(next_send, now)
+                if not (sent_first and self.failures):  # the fresh report, at once
+                    next_send = min(next_send, now)
             if now >= next_send:
-                result = self.flush()
-                if result.error and result.retry:
-                    self.failures += 1
-                    next_send = now + self.backoff()
-                    self.say(f"chưa gửi được / not sent ({result.pending} waiting): "
-                             f"{result.error}; retry in {next_send - now:.0f} s")
-                else:
-                    if result.sent:
-                        self.say(f"đã gửi / sent {result.sent} report(s)")
-                    self.failures = 0
-                    next_send = next_collect
+                next_send = self._send(now, next_collect)
             woken += 1
             self.sleep(max(0.0, min(next_collect, next_send) - self.clock()))

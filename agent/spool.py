@@ -39,16 +39,27 @@ class SpoolLimits:
     max_age_seconds: float = 30 * 86400
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
-    """A reader sees the whole file or none of it, even after power loss."""
+    """A reader sees the whole file or none of it, even after power loss. A write that
+    fails (a full disk) leaves nothing behind: the temporary file is removed."""
     tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -56,17 +67,31 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+_STATE_BYTES = 64  # the counter is rewritten in place: no new block, so a full disk takes it
+
+
+def _state(count: int) -> bytes:
+    return json.dumps({"dropped_total": count}).encode().ljust(_STATE_BYTES - 1) + b"\n"
+
+
 class Spool:
     def __init__(self, folder: Path, limits: SpoolLimits = SpoolLimits()):
         self.folder, self.limits = folder, limits
         self.rejected_dir = folder / "rejected"
-        self.state_file = folder / "state.json"
+        self.state_file = folder / "dropped-total"  # not *.json: only reports match that
 
     def put(self, collected_at: float, report_id: str, body: bytes) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Write one report; an OSError (a full disk) leaves no partial file behind."""
+        self._ready()
         final = self.folder / f"{int(collected_at * 1000):014d}-{report_id}.json"
         _atomic_write(final, body)
         return final
+
+    def _ready(self) -> None:
+        """The folder, and the counter's file made while there is room for it."""
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.state_file.exists():
+            _atomic_write(self.state_file, _state(0))
 
     def pending(self) -> list[Path]:
         """Oldest first (names start with the collection time in milliseconds)."""
@@ -79,6 +104,21 @@ class Spool:
             return int(json.loads(self.state_file.read_text())["dropped_total"])
         except (OSError, ValueError, KeyError, TypeError):
             return 0
+
+    def count_dropped(self, n: int) -> None:
+        """Add ``n`` to the counter sent with every report. Rewritten in place in its
+        fixed-size file, so it is kept even when the disk is full."""
+        count = self.dropped_total() + n
+        try:
+            fd = os.open(self.state_file, os.O_WRONLY)
+        except FileNotFoundError:
+            _atomic_write(self.state_file, _state(count))
+            return
+        try:
+            _write_all(fd, _state(count))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def enforce(self, now: float) -> int:
         """Drop what is past the limits, oldest first; returns how many were dropped."""
@@ -93,9 +133,8 @@ class Spool:
             total -= sizes[oldest]
             drop.append(oldest)
         if drop:
-            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            count = self.dropped_total() + len(drop)
-            _atomic_write(self.state_file, json.dumps({"dropped_total": count}).encode())
+            self._ready()
+            self.count_dropped(len(drop))
             for e in drop:
                 e.unlink(missing_ok=True)
         return len(drop)
