@@ -63,61 +63,97 @@ class SnapshotError(ValueError):
     pass
 
 
-def _inside(root: Path, absolute: str) -> Path:
-    """``absolute`` under ``root``, refused when relative, not normal, or when what is
-    already there (links written earlier) would take it out of the tree."""
+MAX_ENTRY_BYTES = 16 << 20  # one file (the largest real one, a dpkg log, is a few MiB)
+MAX_TOTAL_BYTES = 64 << 20  # the whole tree
+
+
+def _target(root: Path, absolute: str) -> Path:
+    """``absolute`` under ``root``, for writing. Refused, before anything is touched, when
+    relative or not normal, or when it or any folder on the way is a link: nothing is
+    ever written through a link, so a host cannot make this machine write outside."""
     norm = posixpath.normpath(absolute)
-    if not absolute.startswith("/") or norm != absolute.rstrip("/"):
+    if not absolute.startswith("/") or norm != absolute.rstrip("/") or norm == "/":
         raise SnapshotError(f"refused path {absolute!r}")
-    path = root / norm.lstrip("/")
-    if not path.parent.resolve().is_relative_to(root.resolve()):
-        raise SnapshotError(f"refused path {absolute!r}: leaves the snapshot")
+    path = root
+    for part in norm.lstrip("/").split("/"):
+        path = path / part
+        if path.is_symlink():
+            raise SnapshotError(f"refused path {absolute!r}: it goes through a link")
     return path
+
+
+def _stays_inside(link: str, dest: str) -> bool:
+    """Does the relative link at ``link`` (absolute, normal) point inside the tree?
+    Counted, not normalised: "/../x" is outside here, though normpath makes it "/x"."""
+    parts = link.strip("/").split("/")[:-1]
+    for step in dest.split("/"):
+        if step == "..":
+            if not parts:
+                return False
+            parts.pop()
+        elif step not in ("", "."):
+            parts.append(step)
+    return True
 
 
 def materialize(text: str, root: Path) -> list[str]:
     """Write the script's output as a tree under ``root``; returns the unreadable paths.
     Links are recreated only when they stay inside the tree (a host cannot make the probes
-    read this machine's files)."""
+    read this machine's files), and no write follows one (nor can it write elsewhere)."""
     unreadable: list[str] = []
     links: list[Path] = []
+    written = 0
     lines = text.split("\n")
     i = 0
     while i < len(lines):
         kind, _, rest = lines[i].partition("\t")
         i += 1
         if kind == "F":
-            chunk = []
+            chunk, size = [], 0
             while i < len(lines) and lines[i] != "=":
                 chunk.append(lines[i])
+                size += len(lines[i])
+                if size * 3 // 4 > MAX_ENTRY_BYTES:
+                    raise SnapshotError(f"{rest[:80]!r}: larger than {MAX_ENTRY_BYTES >> 20} MiB")
                 i += 1
             i += 1
-            target = _inside(root, rest)
+            target = _target(root, rest)
+            data = base64.b64decode("".join(chunk))
+            written += len(data)
+            if written > MAX_TOTAL_BYTES:
+                raise SnapshotError(f"the snapshot is larger than {MAX_TOTAL_BYTES >> 20} MiB")
             target.parent.mkdir(parents=True, exist_ok=True)
-            if not target.is_symlink() and not target.is_dir():
-                target.write_bytes(base64.b64decode("".join(chunk)))
+            if not target.is_dir():
+                target.write_bytes(data)
         elif kind == "L":
             path, _, dest = rest.partition("\t")
-            link = _inside(root, path)
-            if dest.startswith("/") or link.is_symlink() or link.exists():
+            link = _target(root, path)
+            if dest.startswith("/") or link.exists():
                 continue
+            if not _stays_inside(posixpath.normpath(path), dest):
+                raise SnapshotError(f"refused link {path!r} → {dest!r}: leaves the snapshot")
             link.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(dest, link)
             links.append(link)
         elif kind == "D":
-            _inside(root, rest).mkdir(parents=True, exist_ok=True)
+            _target(root, rest).mkdir(parents=True, exist_ok=True)
         elif kind == "M":
             path, _, seconds = rest.partition("\t")
-            target = _inside(root, path)
+            target = _target(root, path)
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
                 target.touch()
-            os.utime(target, (float(seconds), float(seconds)), follow_symlinks=False)
+            try:
+                stamp = float(seconds)
+                os.utime(target, (stamp, stamp), follow_symlinks=False)
+            except (ValueError, OverflowError, OSError):
+                raise SnapshotError(f"bad time {seconds[:40]!r} for {path[:80]!r}") from None
         elif kind == "X":
             unreadable.append(rest)
-            target = _inside(root, rest)
+            target = _target(root, rest)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.touch(mode=0)
+            if not target.exists():
+                target.touch(mode=0)
         elif kind:
             raise SnapshotError(f"unexpected line {lines[i - 1][:80]!r}")
     top = root.resolve()

@@ -113,6 +113,9 @@ def _refusal(e: Exception, host: Host, known_hosts: Path, timeout: float) -> str
     return None
 
 
+MAX_ANSWER_BYTES = 96 << 20  # above a snapshot's own bound (64 MiB of files, base64)
+
+
 class Session:
     """What the audit and deploy do on a host: run a command, copy a file in or out. A
     paramiko client in production; tests replay a recorded Windows host through the same."""
@@ -121,8 +124,10 @@ class Session:
         self.client = client
 
     def execute(self, command: str, *, timeout: float, stdin: bytes | None = None,
-                clock: Callable[[], float] = time.monotonic) -> tuple[int, bytes, bytes]:
-        """(exit status, stdout, stderr) of one command; CommandTimeout past ``timeout``."""
+                clock: Callable[[], float] = time.monotonic,
+                max_bytes: int = MAX_ANSWER_BYTES) -> tuple[int, bytes, bytes]:
+        """(exit status, stdout, stderr) of one command; CommandTimeout past ``timeout``,
+        RemoteError past ``max_bytes`` of answer (a host cannot fill this machine)."""
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise RemoteError("the SSH connection closed")
@@ -143,6 +148,9 @@ class Session:
                 if chan.recv_stderr_ready():
                     err.write(chan.recv_stderr(1 << 16))
                     busy = True
+                if out.tell() + err.tell() > max_bytes:
+                    raise RemoteError(f"{command.split()[0]}: answer larger than "
+                                      f"{max_bytes >> 20} MiB")
                 if not busy:
                     if chan.exit_status_ready() and chan.eof_received:
                         break

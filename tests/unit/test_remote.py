@@ -94,6 +94,71 @@ def test_snapshot_refuses_paths_that_leave_the_tree(tmp_path, stream):
     assert not (tmp_path / "etc").exists()
 
 
+@pytest.mark.parametrize("then", [
+    "X\t/sys/x\n",  # an unreadable file, "touched" at the link
+    "M\t/sys/x\t1\n",  # an mtime, "touched" and re-dated at the link
+    "F\t/sys/x\naGk=\n=\n",  # a file written at the link
+    "D\t/sys/x/d\n",  # a folder made through it
+])
+def test_snapshot_never_writes_through_a_link_it_made(tmp_path, then):
+    """A hostile host: a link pointing out of the tree, then a line that would write at
+    it. Nothing outside the tree is created or re-dated, before or after the refusal."""
+    victim = tmp_path / "victim"
+    root = tmp_path / "snap" / "root"
+    depth = "../" * 12
+    stream = f"L\t/sys/x\t{depth}{victim.relative_to('/')}\n{then}"
+    with pytest.raises(SnapshotError):
+        materialize(stream, root)
+    assert not victim.exists()
+    victim.write_text("mine")
+    before = victim.stat().st_mtime
+    with pytest.raises(SnapshotError):
+        materialize(stream, tmp_path / "snap2")
+    assert victim.read_text() == "mine" and victim.stat().st_mtime == before
+
+
+def test_snapshot_entries_and_the_whole_are_bounded(tmp_path, monkeypatch):
+    import base64
+
+    from yte_compliance.agent.remote import snapshot
+
+    big = base64.b64encode(b"x" * ((16 << 20) + 3)).decode()
+    with pytest.raises(SnapshotError, match="larger than 16 MiB"):
+        materialize(f"F\t/var/log/dpkg.log\n{big}\n=\n", tmp_path / "a")
+    monkeypatch.setattr(snapshot, "MAX_TOTAL_BYTES", 1000)  # a small bound, same rule
+    many = "".join(f"F\t/f{i}\n{base64.b64encode(b'y' * 300).decode()}\n=\n" for i in range(4))
+    with pytest.raises(SnapshotError, match="snapshot is larger"):
+        materialize(many, tmp_path / "b")
+
+
+def test_the_ssh_answer_is_read_up_to_a_bound(tmp_path):
+    """A host that answers without end (a paramiko channel stand-in that never stops):
+    the read stops at the bound with a clear error."""
+    from yte_compliance.agent.remote.ssh import RemoteError, Session
+
+    class Chan:
+        eof_received = False
+
+        def settimeout(self, t): pass
+        def exec_command(self, c): pass
+        def shutdown_write(self): pass
+        def recv_ready(self): return True
+        def recv(self, n): return b"z" * n
+        def recv_stderr_ready(self): return False
+        def exit_status_ready(self): return False
+        def close(self): pass
+
+    class Transport:
+        def is_active(self): return True
+        def open_session(self, timeout): return Chan()
+
+    class Client:
+        def get_transport(self): return Transport()
+
+    with pytest.raises(RemoteError, match="answer larger than 1 MiB"):
+        Session(Client()).execute("sh -s", timeout=30, max_bytes=1 << 20)
+
+
 def test_bundle_runs_with_python_alone_and_reports_like_the_agent(tmp_path):
     bundle = tmp_path / "yte.pyz"
     bundle.write_bytes(build_bundle())
