@@ -7,6 +7,7 @@ then acknowledged. Every refusal is a 4xx (or 503) with its reason, counted by r
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sqlite3
@@ -144,12 +145,21 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
     async def read_body(declared: str, chunks) -> bytes:
         if declared.isdigit() and int(declared) > limits.max_body_bytes:
             raise Refused(*too_large)
-        body = bytearray()
-        async for chunk in chunks:
-            body += chunk
-            if len(body) > limits.max_body_bytes:
-                raise Refused(*too_large)
-        return bytes(body)
+
+        async def whole() -> bytes:
+            body = bytearray()
+            async for chunk in chunks:
+                body += chunk
+                if len(body) > limits.max_body_bytes:
+                    raise Refused(*too_large)
+            return bytes(body)
+
+        try:  # a body trickled in a byte at a time holds a connection: not for long
+            return await asyncio.wait_for(whole(), limits.body_timeout_seconds)
+        except asyncio.TimeoutError:
+            raise Refused(408, "body_timeout", "gửi báo cáo quá chậm",
+                          f"the body did not arrive within {limits.body_timeout_seconds:g} s"
+                          ) from None
 
     def parse_json_report(body: bytes) -> Report:
         try:

@@ -24,6 +24,13 @@ class Limits:
     # new host ids a site may add: its expected_hosts × (1 + margin), else the default
     new_host_margin: float = 0.25
     max_hosts_per_site: int = 300
+    # connections: a request's headers within this of the connection (or of the previous
+    # response), its body within body_timeout; idle keep-alive closed; and no more open
+    # at once than this (kept below the process's open-file limit)
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 60.0
+    keep_alive_seconds: float = 5.0
+    max_connections: int = 4000
 
     def host_limit(self, expected_hosts: int | None) -> int:
         if expected_hosts is None:
@@ -74,10 +81,15 @@ def _limits(s: Section | None) -> Limits:
         max_report_age_days=s.get("max_report_age_days", float, d.max_report_age_days),
         new_host_margin=s.get("new_host_margin", float, d.new_host_margin),
         max_hosts_per_site=s.get("max_hosts_per_site", int, d.max_hosts_per_site),
+        header_timeout_seconds=s.get("header_timeout_seconds", float, d.header_timeout_seconds),
+        body_timeout_seconds=s.get("body_timeout_seconds", float, d.body_timeout_seconds),
+        keep_alive_seconds=s.get("keep_alive_seconds", float, d.keep_alive_seconds),
+        max_connections=s.get("max_connections", int, d.max_connections),
     )
     s.finish()
     for key in ("max_body_bytes", "burst_per_host", "max_pending_reports",
-                "max_report_age_days", "max_hosts_per_site"):
+                "max_report_age_days", "max_hosts_per_site", "max_connections",
+                "header_timeout_seconds", "body_timeout_seconds", "keep_alive_seconds"):
         if getattr(limits, key) < 1:
             raise s.error(key, "at least 1")
     return limits
