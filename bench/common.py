@@ -44,8 +44,10 @@ def rss_kib(pid: int) -> tuple[int, int]:
     return values["VmRSS"], values["VmHWM"]
 
 
-def time_get(url: str, runs: int, gzip: bool = False) -> list[float]:
+def time_get(url: str, runs: int, gzip: bool = False, token: str | None = None) -> list[float]:
     headers = {"Accept-Encoding": "gzip"} if gzip else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     out = []
     for _ in range(runs):
         req = urllib.request.Request(url, headers=headers)  # noqa: S310

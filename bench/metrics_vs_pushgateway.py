@@ -54,11 +54,13 @@ def build_store(folder: Path, port: int) -> tuple[Path, str]:
                               for n, p in r.probes.items()}), "{}")
     token, stored = new_token()
     store.add_token("site-000", stored)
+    viewer, stored = new_token()
+    store.add_viewer("bench", "province", stored)  # what Prometheus scrapes with
     store.close()
-    return folder / "collector.yaml", token
+    return folder / "collector.yaml", token, viewer
 
 
-def time_after_report(base: str, token: str, runs: int, gzip: bool) -> list[float]:
+def time_after_report(base: str, token: str, viewer: str, runs: int, gzip: bool) -> list[float]:
     """Scrape latency when a report arrived since the last scrape."""
     import json
 
@@ -74,7 +76,7 @@ def time_after_report(base: str, token: str, runs: int, gzip: bool) -> list[floa
                                               "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
             r.read()
-        out += time_get(base + "/metrics", 1, gzip=gzip)
+        out += time_get(base + "/metrics", 1, gzip=gzip, token=viewer)
     return out
 
 
@@ -86,7 +88,7 @@ def main() -> None:
         folder = Path(tmp)
         cport, gport = free_port(), free_port()
         t0 = time.perf_counter()
-        config, token = build_store(folder, cport)
+        config, token, viewer = build_store(folder, cport)
         fill = time.perf_counter() - t0
         coll = subprocess.Popen([sys.executable, "-m", "yte_compliance", "collector", "serve",
                                  "--config", str(config)],
@@ -97,15 +99,17 @@ def main() -> None:
             curl = f"http://127.0.0.1:{cport}/metrics"
             wait_http(f"http://127.0.0.1:{cport}/healthz", coll)
             t0 = time.perf_counter()
-            with urllib.request.urlopen(curl, timeout=120) as r:  # noqa: S310
+            first_get = urllib.request.Request(  # noqa: S310
+                curl, headers={"Authorization": f"Bearer {viewer}"})
+            with urllib.request.urlopen(first_get, timeout=120) as r:  # noqa: S310
                 body = r.read()
             first = time.perf_counter() - t0
             series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
-            coll_plain = time_get(curl, RUNS)
-            coll_gz = time_get(curl, RUNS, gzip=True)
+            coll_plain = time_get(curl, RUNS, token=viewer)
+            coll_gz = time_get(curl, RUNS, gzip=True, token=viewer)
             base = f"http://127.0.0.1:{cport}"
-            changed_plain = time_after_report(base, token, RUNS, gzip=False)
-            changed_gz = time_after_report(base, token, RUNS, gzip=True)
+            changed_plain = time_after_report(base, token, viewer, RUNS, gzip=False)
+            changed_gz = time_after_report(base, token, viewer, RUNS, gzip=True)
             coll_rss = rss_kib(coll.pid)
 
             gurl = f"http://127.0.0.1:{gport}"

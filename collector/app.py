@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from html import escape
 
 from starlette.applications import Starlette
@@ -47,6 +47,7 @@ from yte_compliance.collector.store import (
     Store,
 )
 from yte_compliance.collector.tokens import StoredToken, token_id_of, verify
+from yte_compliance.collector.viewers import Scope
 from yte_compliance.collector.views import site_json
 from yte_compliance.collector.windows_batches import batch_report
 from yte_compliance.core.report import Report, ReportError, parse_report
@@ -58,11 +59,12 @@ IPV6_LARGE = (b"yte-ipv6-path-mtu-check " * (LARGE_BYTES // 24 + 1))[:LARGE_BYTE
 class Counters:
     """Reports by result, refusals by reason: the collector's own counters."""
 
-    def __init__(self) -> None:
+    def __init__(self, sites: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
         self.results: dict[str, float] = {}
         self.rejected: dict[str, float] = {}
-        self.new_hosts_refused: dict[str, float] = {}  # per site: the department looks
+        # per site, from 0: an alert on its increase sees the first refusal
+        self.new_hosts_refused: dict[str, float] = dict.fromkeys(sites, 0)
 
     def result(self, name: str) -> None:
         with self._lock:
@@ -83,8 +85,9 @@ class Counters:
 
 
 class Auth:
-    """Token → site, checked against the store on every request: a revoked or expired
-    token is refused at once. Tokens listed in the sites file never expire."""
+    """Token → site (writing) or → scope (reading), checked against the store on every
+    request: a revoked or expired token is refused at once. Site tokens listed in the
+    sites file never expire."""
 
     def __init__(self, sites: dict[str, Site], store: Store, clock: Callable[[], float]):
         self.sites, self.store, self.clock = sites, store, clock
@@ -104,6 +107,14 @@ class Auth:
         return info.site if verify(token, info.token) else None
 
 
+    def viewer_of(self, token: str) -> Scope | None:
+        tid = token_id_of(token)
+        info = self.store.viewer(tid) if tid is not None else None
+        if info is None or info.revoked_at is not None or not verify(token, info.token):
+            return None
+        return Scope.parse(info.scope)
+
+
 def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> FastPath:
     """Load and validate every file first: a half-valid configuration never serves."""
     log.setup(cfg.log_level)
@@ -121,7 +132,7 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
         max_bytes_per_stream=bw.max_megabytes_per_stream << 20, max_streams=bw.max_streams,
         window_seconds=bw.window_days * 86400), clock=clock)
     auth = Auth(sites, store, clock)
-    counters = Counters()
+    counters = Counters(sites)
     limits = cfg.limits
     rate = RateLimiter(limits.reports_per_host_per_minute, limits.burst_per_host)
     ingestor = Ingestor(store, fleet.accept, max_pending=limits.max_pending_reports)
@@ -294,37 +305,75 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
     def site_of_request(request: Request) -> str:
         return authenticate(request.headers.get("authorization", ""))
 
+    def scope_of_request(request: Request) -> Scope:
+        """Reading needs a viewer token; its scope decides what the reader sees."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        scope = auth.viewer_of(token.strip()) if scheme.lower() == "bearer" else None
+        if scope is None:
+            raise Refused(401, "unauthorized", "đọc dữ liệu cần mã xem",
+                          "reading needs a viewer token (Authorization: Bearer …), "
+                          "see `yte collector viewer add`")
+        return scope
+
+    def check_readable(request: Request, sid: str) -> None:
+        scope = scope_of_request(request)
+        if sid not in sites:
+            raise Refused(404, "not_found", "không có cơ sở này", f"no site {sid!r}")
+        if not scope.allows(sites[sid]):
+            raise Refused(403, "out_of_scope", "cơ sở ngoài phạm vi được xem",
+                          f"this viewer reads {scope.text()}, not site {sid}")
+
+    def reading(handler):
+        """A read endpoint: refusals become their JSON answer."""
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Refused as r:
+                return r.response()
+        return guarded
+
     async def ipv6_large(request: Request) -> Response:
         """A fixed 4,000-byte answer: arriving whole over IPv6 shows path MTU works."""
         return Response(IPV6_LARGE, media_type="application/octet-stream")
 
+    @reading
     async def get_sites(request: Request) -> Response:
+        scope = scope_of_request(request)
         views = await run_in_threadpool(fleet.views)
-        return JSONResponse({"sites": [site_json(views[s], targets, False) for s in sorted(views)]})
+        return JSONResponse({"sites": [site_json(views[s], targets, False) for s in sorted(views)
+                                       if scope.allows(sites[s])]})
 
+    @reading
     async def get_site(request: Request) -> Response:
         sid = request.path_params["site"]
+        check_readable(request, sid)
         views = await run_in_threadpool(fleet.views)
-        if sid not in views:
-            return Refused(404, "not_found", "không có cơ sở này", f"no site {sid!r}").response()
         return JSONResponse(site_json(views[sid], targets, True))
 
+    @reading
     async def get_metrics(request: Request) -> Response:
+        only = scope_of_request(request).site_ids(sites)
         gz = "gzip" in request.headers.get("accept-encoding", "")
-        body = await run_in_threadpool(metrics.get, gz)
+        body = await run_in_threadpool(metrics.get, gz, only)
         return Response(body, media_type=CONTENT_TYPE,
                         headers={"Content-Encoding": "gzip"} if gz else {})
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__, "sites": len(sites)})
 
+    @reading
     async def get_openapi(request: Request) -> Response:
+        scope_of_request(request)
         return Response(openapi, media_type="application/yaml")
 
     async def starlette_fallback(request: Request) -> Response:
         return await starlette_ingest(request, parse_json_report)  # reached only if wrapped
 
+    @reading
     async def landing(request: Request) -> Response:
+        scope = scope_of_request(request)
+        readable = scope.site_ids(sites)
+        count = len(sites) if readable is None else len(readable)
         links = [("/metrics", "Chỉ số Prometheus / Prometheus metrics"),
                  ("/api/v1/sites", "Các cơ sở và mức đạt / sites and compliance (JSON)"),
                  ("/openapi.yaml", "Mô tả API / API description (OpenAPI)"),
@@ -333,7 +382,7 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
         return HTMLResponse(
             f"<!doctype html><html lang=vi><meta charset=utf-8><title>yte collector</title>"
             f"<h1>yte-compliance — máy thu thập / collector {__version__}</h1>"
-            f"<p>{len(sites)} cơ sở / sites</p><ul>{items}</ul></html>")
+            f"<p>{count} cơ sở / sites ({escape(scope.text())})</p><ul>{items}</ul></html>")
 
     app = Starlette(routes=[
         Route("/", landing),
@@ -345,7 +394,8 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
         *speedtest_routes(leases, site_of_request),
         Route("/api/v1/ipv6/large", ipv6_large),
         *discovery_routes(store=store, fleet=fleet, sites=sites, limits=limits, clock=clock,
-                          site_of_request=site_of_request, read_body=read_body),
+                          site_of_request=site_of_request, read_body=read_body,
+                          check_readable=check_readable),
         Route("/api/v1/sites", get_sites),
         Route("/api/v1/sites/{site}", get_site),
     ])

@@ -148,11 +148,19 @@ def token_rotate(config_path: str, site: str, grace_hours: float) -> None:
 @click.argument("token_id")
 def token_revoke(config_path: str, token_id: str) -> None:
     """Thu hồi ngay / revoke a token at once, by its id (see `token list`)."""
+    _revoke(config_path, token_id, "revoke_token",
+            "không có mã đang hiệu lực / no active token")
+
+
+def _revoke(config_path: str, token_id: str, method: str, missing: str) -> None:
+    """Site tokens and viewers alike: refused on the next request (checked every time)."""
     store = _store(_config(config_path))
-    done = store.revoke_token(token_id)
-    store.close()
+    try:
+        done = getattr(store, method)(token_id)
+    finally:
+        store.close()
     if not done:
-        raise click.ClickException(f"không có mã đang hiệu lực / no active token {token_id!r}")
+        raise click.ClickException(f"{missing} {token_id!r}")
     click.echo(f"đã thu hồi / revoked {token_id}")
 
 
@@ -203,3 +211,67 @@ def host_move(config_path: str, host_id: str, site: str) -> None:
     log.setup()
     log.event("host_moved", host=host_id, from_site=before, to_site=site)
     click.echo(f"đã chuyển / moved {host_id}: {before} → {site}")
+
+
+@collector.group()
+def viewer() -> None:
+    """Mã xem của người đọc / viewer tokens: who may read what (stored hashed)."""
+
+
+@viewer.command("add")
+@config_option
+@click.argument("name")
+@click.option("--scope", "scope_text", default="province", show_default=True,
+              help="province (every site), province:NAME, district:NAME or site:ID")
+def viewer_add(config_path: str, name: str, scope_text: str) -> None:
+    """Tạo mã xem cho NAME, in ra một lần / create a viewer token, printed once.
+
+    Prometheus scrapes with one of its own: `viewer add prometheus`, the token into the
+    file its `authorization.credentials_file` names (configs/prometheus/prometheus.yml)."""
+    from yte_compliance.collector.sites import load_sites
+    from yte_compliance.collector.tokens import new_token
+    from yte_compliance.collector.viewers import Scope
+
+    cfg = _config(config_path)
+    try:
+        scope = Scope.parse(scope_text)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    try:
+        sites = load_sites(cfg.sites_file)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    if not scope.names_something(sites):
+        raise click.UsageError(f"phạm vi không có cơ sở nào / scope {scope.text()} holds no "
+                               f"site of {cfg.sites_file}")
+    store = _store(cfg, create=True)
+    plain, stored = new_token()
+    store.add_viewer(name, scope.text(), stored)
+    store.close()
+    click.echo(plain)
+    click.echo(f"(chỉ hiển thị một lần; lưu dạng băm / shown once; stored hashed as id "
+               f"{stored.token_id}, reads {scope.text()})", err=True)
+
+
+@viewer.command("list")
+@config_option
+def viewer_list(config_path: str) -> None:
+    """Danh sách mã xem (không bao giờ hiện bí mật) / list viewers, never their secrets."""
+    import datetime as dt
+
+    store = _store(_config(config_path))
+    click.echo(f"{'id':<14}{'name':<20}{'scope':<30}{'created':<18}state")
+    for v in store.viewers():
+        created = dt.datetime.fromtimestamp(v.created_at).strftime("%Y-%m-%d %H:%M")
+        state = "revoked" if v.revoked_at else "active"
+        click.echo(f"{v.token.token_id:<14}{v.name:<20}{v.scope:<30}{created:<18}{state}")
+    store.close()
+
+
+@viewer.command("revoke")
+@config_option
+@click.argument("token_id")
+def viewer_revoke(config_path: str, token_id: str) -> None:
+    """Thu hồi mã xem ngay / revoke a viewer token at once, by its id."""
+    _revoke(config_path, token_id, "revoke_viewer",
+            "không có mã xem đang hiệu lực / no active viewer")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 
 def routes(*, store, fleet, sites, limits, clock: Callable[[], float],
-           site_of_request: Callable, read_body: Callable) -> list:
+           site_of_request: Callable, read_body: Callable, check_readable: Callable) -> list:
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -64,9 +64,11 @@ def routes(*, store, fleet, sites, limits, clock: Callable[[], float],
 
     async def get_devices(request: Request) -> Response:
         sid = request.path_params["site"]
+        try:
+            check_readable(request, sid)  # a viewer whose scope holds the site
+        except Refused as r:
+            return r.response()
         views = await run_in_threadpool(fleet.views)
-        if sid not in views:
-            return Refused(404, "not_found", "không có cơ sở này", f"no site {sid!r}").response()
         return JSONResponse(devices_json(views[sid]))
 
     return [

@@ -125,17 +125,27 @@ def spec() -> dict:
         "report_id": {"type": "string"}}}
     schemas["Error"] = {"type": "object", "required": ["error", "reason"], "properties": {
         "error": {"type": "string", "description": "Vietnamese / English"},
-        "reason": {"type": "string", "enum": ["unauthorized", "forbidden", "invalid",
-                                               "too_large", "clock_skew", "rate_limited",
-                                               "conflict", "busy", "not_found"]},
+        "reason": {"type": "string", "enum": [
+            "unauthorized", "forbidden", "host_of_other_site", "host_limit", "out_of_scope",
+            "invalid", "too_large", "body_timeout", "clock_skew", "too_old", "rate_limited",
+            "conflict", "busy", "store_error", "not_found"]},
         "field": {"type": "string", "description": "the dotted field at fault"}}}
     bearer = [{"siteToken": []}]
+    viewer = [{"viewerToken": []}]
+    unread = {"401": _error("no viewer token, or an unknown or revoked one")}
+    scoped = {**unread, "403": _error("the site is outside the viewer's scope"),
+              "404": _error("no such site")}
     return {
         "openapi": "3.0.3",
         "info": {"title": "yte-compliance collector", "version": __version__,
                  "description": "Nhận báo cáo của tác tử và phục vụ mức đạt chỉ tiêu / "
                                 "receives agents' reports and serves compliance."},
-        "components": {"securitySchemes": {"siteToken": {"type": "http", "scheme": "bearer"}},
+        "components": {"securitySchemes": {
+            "siteToken": {"type": "http", "scheme": "bearer",
+                          "description": "a site's token: writes that site's reports"},
+            "viewerToken": {"type": "http", "scheme": "bearer",
+                            "description": "a viewer's token: reads its scope (province, "
+                                           "district or site); yte collector viewer add"}},
                        "schemas": schemas},
         "paths": {
             "/api/v1/reports": {"post": {
@@ -149,15 +159,18 @@ def spec() -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/WindowsBatch"}}}},
                 "responses": {**ACCEPTED, **REFUSALS}}},
-            "/api/v1/sites": {"get": {"summary": "Every site with its result counts",
-                                      "responses": {"200": {"description": "sites"}}}},
+            "/api/v1/sites": {"get": {"summary": "Every site of the viewer's scope with its "
+                                                 "result counts", "security": viewer,
+                                      "responses": {"200": {"description": "sites"}, **unread}}},
             "/api/v1/sites/{site}": {"get": {
                 "summary": "One site: each check with failing and unknown hosts",
+                "security": viewer,
                 "parameters": [{"name": "site", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "the site"}, "404": _error("no such site")}}},
-            "/metrics": {"get": {"summary": "Prometheus exposition", "responses": {
-                "200": {"description": "text format 0.0.4"}}}},
+                "responses": {"200": {"description": "the site"}, **scoped}}},
+            "/metrics": {"get": {"summary": "Prometheus exposition of the viewer's sites",
+                                 "security": viewer, "responses": {
+                                     "200": {"description": "text format 0.0.4"}, **unread}}},
             "/healthz": {"get": {"summary": "Health", "responses": {"200": {"description": "ok"}}}},
         },
     }

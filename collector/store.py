@@ -9,6 +9,7 @@ twice; the body's SHA-256 tells a retry from a reused id with other content.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -63,6 +64,15 @@ CREATE TABLE IF NOT EXISTS devices (
     first_seen REAL NOT NULL,
     last_seen  REAL NOT NULL,
     PRIMARY KEY (site, mac)
+);
+CREATE TABLE IF NOT EXISTS viewers (
+    token_id   TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    salt       TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
 );
 CREATE TABLE IF NOT EXISTS tokens (
     token_id   TEXT PRIMARY KEY,
@@ -144,6 +154,28 @@ class TokenInfo:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
 
 
+@dataclass(frozen=True)
+class ViewerInfo:
+    token: StoredToken
+    name: str
+    scope: str  # as Scope.text() writes it
+    created_at: float
+    revoked_at: float | None
+
+
+def _private(path: str) -> None:
+    """The database holds every report and the token hashes: readable by its owner only.
+    Created 0600 (SQLite gives its -wal and -shm files the same mode); an older, wider
+    file is narrowed."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 def _connect(path: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
@@ -155,6 +187,7 @@ def _connect(path: str) -> sqlite3.Connection:
 class Store:
     def __init__(self, path: Path | str):
         self.path = str(path)
+        _private(self.path)
         self._w_lock, self._r_lock = threading.Lock(), threading.Lock()
         self._w = _connect(self.path)
         self._w.executescript(_SCHEMA)
@@ -342,3 +375,31 @@ class Store:
                 "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
                 (at, site, keep, at))
             return cur.rowcount
+
+    # ---- viewers -----------------------------------------------------------------
+
+    def add_viewer(self, name: str, scope: str, token: StoredToken,
+                   now: float | None = None) -> None:
+        with self._w_lock:
+            self._w.execute("INSERT INTO viewers VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                            (token.token_id, name, scope, token.salt, token.digest,
+                             now or time.time()))
+
+    def viewer(self, token_id: str) -> ViewerInfo | None:
+        with self._r_lock:
+            r = self._r.execute("SELECT token_id, salt, digest, name, scope, created_at, "
+                                "revoked_at FROM viewers WHERE token_id = ?",
+                                (token_id,)).fetchone()
+        return None if r is None else ViewerInfo(StoredToken(*r[:3]), *r[3:])
+
+    def viewers(self) -> list[ViewerInfo]:
+        with self._r_lock:
+            rows = self._r.execute("SELECT token_id, salt, digest, name, scope, created_at, "
+                                   "revoked_at FROM viewers ORDER BY created_at").fetchall()
+        return [ViewerInfo(StoredToken(*r[:3]), *r[3:]) for r in rows]
+
+    def revoke_viewer(self, token_id: str, now: float | None = None) -> bool:
+        with self._w_lock:
+            cur = self._w.execute("UPDATE viewers SET revoked_at = ? WHERE token_id = ? "
+                                  "AND revoked_at IS NULL", (now or time.time(), token_id))
+            return cur.rowcount == 1

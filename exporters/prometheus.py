@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
@@ -239,7 +239,10 @@ class Renderer:
         if process:
             ProcessCollector(namespace="yte_collector", registry=self._own)
 
-    def render(self, views: Mapping[str, SiteView], targets: Mapping[str, Target]) -> bytes:
+    def render(self, views: Mapping[str, SiteView], targets: Mapping[str, Target],
+               only: Collection[str] | None = None) -> bytes:
+        """Every site, with the collector's own metrics; or ``only`` these sites (a
+        scoped reader), without them."""
         for sid in [s for s in self._chunks if s not in views]:
             del self._chunks[sid]
         for sid, view in views.items():
@@ -247,14 +250,16 @@ class Renderer:
             if cached is None or cached[0] is not view:
                 lines = site_lines(view)
                 self._chunks[sid] = (view, {f: "".join(ls).encode() for f, ls in lines.items()})
-        order = sorted(views)
+        order = sorted(views) if only is None else sorted(s for s in views if s in only)
+        shown = views if only is None else {s: views[s] for s in order}
         parts = []
         for i, (family, help_) in enumerate(SITE_FAMILIES):
             parts.append(f"# HELP {family} {help_}\n# TYPE {family} gauge\n".encode())
             parts.extend(self._chunks[sid][1][family] for sid in order)
             if i == 0:
-                parts.append(_check_info(views, targets))
-        parts.append(generate_latest(self._own))
+                parts.append(_check_info(shown, targets))
+        if only is None:
+            parts.append(generate_latest(self._own))
         return b"".join(parts)
 
 
@@ -275,9 +280,14 @@ class MetricsCache:
         self._plain = b""
         self._gz: bytes | None = None
 
-    def get(self, want_gzip: bool) -> bytes:
+    def get(self, want_gzip: bool, only: Collection[str] | None = None) -> bytes:
+        """The whole exposition (cached per generation), or only some sites' (built from
+        the same per-site chunks, not cached: a district's reader, not Prometheus)."""
         with self._lock:
             views = self.fleet.views()
+            if only is not None:
+                body = self._renderer.render(views, self.fleet.targets, only)
+                return gzip.compress(body, compresslevel=1) if want_gzip else body
             snap = self.counts()
             key = (self.fleet.generation,
                    tuple((k, tuple(sorted(v.items()))) for k, v in sorted(snap.items())))

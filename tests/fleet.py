@@ -7,7 +7,7 @@ import socket
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +75,7 @@ class Bed:
     config: Path
     tokens: dict[str, str]
     port: int
+    viewer: str = ""  # a province viewer: reads every site
 
     @property
     def url(self) -> str:
@@ -121,8 +122,10 @@ def make_bed(folder: Path, *, sites_yaml: str = SITES_YAML, extra: str = "",
         plain, stored = new_token()
         store.add_token(site, stored)
         tokens[site] = plain
+    viewer, stored = new_token()
+    store.add_viewer("tests", "province", stored)
     store.close()
-    return Bed(folder, folder / "collector.yaml", tokens, port)
+    return Bed(folder, folder / "collector.yaml", tokens, port, viewer)
 
 
 def http(method: str, url: str, body: Any = None, token: str | None = None,
@@ -141,14 +144,15 @@ def http(method: str, url: str, body: Any = None, token: str | None = None,
 
 
 @contextmanager
-def serving(config: Path) -> Iterator[Any]:
-    """The collector of ``config`` serving in this process; stopped and closed after."""
+def serving(config: Path, clock: Callable[[], float] | None = None) -> Iterator[Any]:
+    """The collector of ``config`` serving in this process (on ``clock``, when a test
+    replays history); stopped and closed after."""
     from yte_compliance.collector.app import build_app
     from yte_compliance.collector.config import load_collector_config
     from yte_compliance.collector.server import make_server, start_in_thread
 
     cfg = load_collector_config(config)
-    app = build_app(cfg)
+    app = build_app(cfg) if clock is None else build_app(cfg, clock)
     server = make_server(app, cfg)
     thread = start_in_thread(server)
     try:

@@ -33,7 +33,10 @@ def test_demo_prints_the_table_and_serves_metrics(tmp_path):
         for check in ("RAM", "tường lửa", "IPv6", "Kinh phí"):
             assert check in text
         assert "ĐẠT" in text or "CHƯA RÕ" in text
-        status, _, body = http("GET", f"http://127.0.0.1:{port}/metrics")
+        viewer = (tmp_path / "demo" / "viewer.token").read_text().strip()
+        assert f"cat {tmp_path / 'demo' / 'viewer.token'}" in text
+        assert http("GET", f"http://127.0.0.1:{port}/metrics")[0] == 401
+        status, _, body = http("GET", f"http://127.0.0.1:{port}/metrics", token=viewer)
         assert status == 200
         assert b'yte_site_check_unknown{site="demo"' in body
         assert b"yte_site_check_pass{site=\"demo\"" in body

@@ -79,8 +79,9 @@ def start_collector(lan, bed):
 
 
 def devices_of(lan, bed):
-    get = ("import urllib.request; print(urllib.request.urlopen("
-           f"'http://{SCANNER}:{bed.port}/api/v1/sites/tyt-xa-a/devices').read().decode())")
+    get = ("import urllib.request as u; print(u.urlopen(u.Request("
+           f"'http://{SCANNER}:{bed.port}/api/v1/sites/tyt-xa-a/devices', "
+           f"headers={{'Authorization': 'Bearer {bed.viewer}'}})).read().decode())")
     return json.loads(subprocess.run(lan.argv(lan.scan, "python3", "-c", get),
                                      capture_output=True, text=True, timeout=30).stdout)
 

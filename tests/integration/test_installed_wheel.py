@@ -81,7 +81,8 @@ def server_env(tmp_path_factory) -> Env:
 
 
 def test_wheel_holds_every_source_file_and_nothing_else():
-    tracked = subprocess.run(["git", "ls-files", *PACKAGE_ROOTS], cwd=ROOT, capture_output=True,
+    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                              *PACKAGE_ROOTS], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout.split()
     expected = set()
     for path in tracked:
@@ -168,11 +169,16 @@ def test_minimal_collector_takes_a_real_agent_report_then_reports_the_year(serve
         wait_ready(f"http://127.0.0.1:{port}/healthz", server, "yte collector serve")
         sent = server_env.run("agent", "run", "--once", "--config", str(work / "agent.yaml"))
         assert sent.returncode == 0, sent.stderr
-        status, _, body = http("GET", f"http://127.0.0.1:{port}/api/v1/sites/tyt-a")
+        added = server_env.run("collector", "viewer", "add", "wheel-test", "-c", str(config),
+                               "--scope", "site:tyt-a")
+        assert added.returncode == 0, added.stderr
+        viewer = added.stdout.strip()
+        status, _, body = http("GET", f"http://127.0.0.1:{port}/api/v1/sites/tyt-a",
+                               token=viewer)
         assert status == 200
         detail = json.loads(body)
         assert {c["check"] for c in detail["checks"]} >= {"pc.ram_ssd", "pc.firewall"}
-        status, _, spec = http("GET", f"http://127.0.0.1:{port}/openapi.yaml")
+        status, _, spec = http("GET", f"http://127.0.0.1:{port}/openapi.yaml", token=viewer)
         assert status == 200 and b"/api/v1/reports" in spec
     finally:
         server.terminate()

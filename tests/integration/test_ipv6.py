@@ -53,13 +53,14 @@ def v6(tmp_path):
         pair.close()
 
 
-def report_and_judge(pair, url, config):
+def report_and_judge(pair, bed, url, config):
     done = subprocess.run(pair.argv(pair.b, sys.executable, "-m", "yte_compliance", "agent", "run",
                                     "--once", "--config", str(config)),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    check = ("import urllib.request, json; print(urllib.request.urlopen("
-             f"'{url}/api/v1/sites/tyt-xa-a').read().decode())")
+    check = ("import urllib.request as u; print(u.urlopen(u.Request("
+             f"'{url}/api/v1/sites/tyt-xa-a', "
+             f"headers={{'Authorization': 'Bearer {bed.viewer}'}})).read().decode())")
     out = subprocess.run(pair.argv(pair.a, "python3", "-c", check.replace(f"[{pair.A6}]",
                                                                           "[::1]")),
                          capture_output=True, text=True, timeout=30).stdout
@@ -69,11 +70,11 @@ def report_and_judge(pair, url, config):
 
 def test_ready_then_no_route_then_link_local_only(v6):
     pair, bed, url, config = v6
-    ipv6 = report_and_judge(pair, url, config)
+    ipv6 = report_and_judge(pair, bed, url, config)
     assert ipv6["status"] == "pass" and ipv6["hosts"]["passing"] == 1
 
     pair.ns(pair.b, "ip", "-6", "route", "del", "default")
-    ipv6 = report_and_judge(pair, url, config)
+    ipv6 = report_and_judge(pair, bed, url, config)
     assert ipv6["status"] == "fail"
     assert ipv6["failing_hosts"][0]["why"] == "no default route"
     assert ipv6["failing_reasons"] == {"no default route": 1}
@@ -84,7 +85,7 @@ def test_ready_then_no_route_then_link_local_only(v6):
     pair.ns(pair.a, "ip", "-6", "addr", "add", "fe80::a/64", "dev", pair.va, "nodad")
     link_local = f"http://[fe80::a%{pair.vb}]:{bed.port}"
     config.write_text(config.read_text().replace(url, link_local))
-    ipv6 = report_and_judge(pair, url, config)
+    ipv6 = report_and_judge(pair, bed, url, config)
     assert ipv6["status"] == "fail"
     assert ipv6["failing_hosts"][0]["why"].startswith("no global IPv6 address")
 

@@ -27,6 +27,7 @@ sites:
     latitude: 11.9415
     longitude: 108.4583
     subnets: ['198.18.{net}.0/24']
+    expected_hosts: 1  # with the default 25 % margin: 2 PCs may report
   - id: tyt-xa-a
     name: Trạm Y tế xã A
     type: commune_station
@@ -75,14 +76,17 @@ def post(bed, site, host, **facts):
     assert status == 201
 
 
-def prometheus_config(targets, *, alertmanager=None, interval="1s"):
+def prometheus_config(targets, *, token, alertmanager=None, interval="1s"):
+    """Scrapes the collector with its viewer ``token``, as the shipped config does."""
     alerting = ""
     if alertmanager:
         alerting = ("alerting:\n  alertmanagers:\n    - static_configs:\n"
                     f"        - targets: ['127.0.0.1:{alertmanager.port}']\n")
     return (f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
             "rule_files: [yte-recording.yml, yte-alerts.yml]\n" + alerting +
-            "scrape_configs:\n  - job_name: yte\n    static_configs:\n"
+            "scrape_configs:\n  - job_name: yte\n"
+            f"    authorization:\n      type: Bearer\n      credentials: {token}\n"
+            "    static_configs:\n"
             f"      - targets: [{', '.join(repr(t) for t in targets)}]\n")
 
 
@@ -103,9 +107,15 @@ def province(tmp_path):
     seen = {"scanned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "devices": [{"ip": "198.18.1.50", "mac": "02:00:00:00:00:50"}]}  # no agent on it
     assert http("POST", bed.url + "/api/v1/discoveries", seen, token=bed.tokens["bv-tinh"])[0] == 201
-    prom = Prometheus(tmp_path / "prometheus", prometheus_config([f"127.0.0.1:{bed.port}"]),
-                      rules())
+    prom = Prometheus(tmp_path / "prometheus",
+                      prometheus_config([f"127.0.0.1:{bed.port}"], token=bed.viewer), rules())
     prom.wait_for('province_check:yte_site_check_pass:ratio', lambda r: len(r) >= 12)
+    # one PC too many, once Prometheus has seen the counter at 0
+    invented = make_report("bv-tinh", "h-b9", collected_at=NOW)
+    assert http("POST", bed.url + "/api/v1/reports", invented,
+                token=bed.tokens["bv-tinh"])[0] == 403
+    prom.wait_for('yte_collector_new_hosts_refused_total{site="bv-tinh"} > 0', bool)
+    prom.wait_for('increase(yte_collector_new_hosts_refused_total[1h]) > 0', bool)
     yield bed, prom
     prom.stop()
     stop()
@@ -155,7 +165,8 @@ def test_alertmanager_sends_one_grouped_notification_and_a_resolved_one(tmp_path
         post(bed, "tyt-xa-a", "h-a1")
         post(bed, "tyt-xa-a", "h-a2")
         prom = Prometheus(tmp_path / "prometheus", prometheus_config(
-            [f"127.0.0.1:{bed.port}"], alertmanager=am), rules(for_override="0s"))
+            [f"127.0.0.1:{bed.port}"], token=bed.viewer, alertmanager=am),
+            rules(for_override="0s"))
         prom.wait_for('yte_site_check_pass{site="tyt-xa-a",check="pc.firewall"}',
                       lambda r: r and r[0]["value"][1] == "1")
         time.sleep(3)
@@ -202,8 +213,8 @@ def test_central_prometheus_federates_site_level_series_only(tmp_path):
         for bed, prefix in ((a, ""), (b, "qn-")):
             post(bed, f"{prefix}bv-tinh", f"{prefix}h1", firewall=False)
             post(bed, f"{prefix}tyt-xa-a", f"{prefix}h2")
-            proms.append(Prometheus(tmp_path / f"p-{prefix or 'ld'}",
-                                    prometheus_config([f"127.0.0.1:{bed.port}"]), rules()))
+            config = prometheus_config([f"127.0.0.1:{bed.port}"], token=bed.viewer)
+            proms.append(Prometheus(tmp_path / f"p-{prefix or 'ld'}", config, rules()))
         match = '{__name__=~"site_check:.*|site:.*|province.*:.*"}'
         central = Prometheus(tmp_path / "central", (
             "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: federate\n"

@@ -41,6 +41,9 @@ def prometheus(running, tmp_path):
   evaluation_interval: 1s
 scrape_configs:
   - job_name: yte
+    authorization:
+      type: Bearer
+      credentials: {bed.viewer}
     static_configs:
       - targets: ['127.0.0.1:{bed.port}']
 """)
@@ -101,7 +104,7 @@ def test_promql_matches_the_evaluation(running, prometheus, tmp_path):
 
     expected = {}
     for site in reports:
-        detail = json.loads(http("GET", f"{bed.url}/api/v1/sites/{site}")[2])
+        detail = json.loads(http("GET", f"{bed.url}/api/v1/sites/{site}", token=bed.viewer)[2])
         for c in detail["checks"]:
             if c["status"] in ("pass", "fail"):
                 expected[(site, c["check"])] = 1.0 if c["status"] == "pass" else 0.0

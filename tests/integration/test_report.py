@@ -89,11 +89,13 @@ def province(tmp_path_factory):
     bed = make_bed(folder / "c", sites_yaml=SITES, declarations=DECLARATIONS,
                    site_ids=("bv-tinh", "ttyt-duc-trong", "tyt-xa-a", "ttksbt"))
     budget_xlsx(bed.folder / "budget-bv-tinh.xlsx", BUDGET_ROWS)
-    with serving(bed.config):
+    now = [0.0]  # the collector receives each report a minute after it was collected
+    with serving(bed.config, clock=lambda: now[0]):
         for host, (site, months, facts) in FLEET.items():
             for m in months:
                 days = [15, 28, 30] if m == 12 else [15, 28]
                 for day in days:
+                    now[0] = ts(m, day) + 60
                     rep = make_report(site, host, collected_at=ts(m, day), **facts(m))
                     status = http("POST", bed.url + "/api/v1/reports", rep,
                                   token=bed.tokens[site])[0]

@@ -111,7 +111,9 @@ def promtool_tests(rules: list[dict]) -> list[dict]:
 
 def test_shipped_files_pass_promtool_and_amtool():
     promtool, amtool = need_binary("promtool"), need_binary("amtool")
-    for args in (["check", "config", str(ROOT / "configs/prometheus/prometheus.yml")],
+    # --syntax-only: the files it names (the viewer token, the CA) live on the server
+    for args in (["check", "config", "--syntax-only",
+                  str(ROOT / "configs/prometheus/prometheus.yml")],
                  ["check", "rules", *map(str, sorted(RULES.glob("*.yml")))]):
         done = subprocess.run([promtool, *args], capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr

@@ -100,7 +100,7 @@ def test_site_api_shows_results_and_failing_hosts(running):
     post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW), tok)
     post(bed, make_report("tyt-xa-a", "h2", collected_at=NOW, firewall=False), tok)
     post(bed, make_report("tyt-xa-a", "h3", collected_at=NOW, media=None), tok)
-    status, _, body = http("GET", bed.url + "/api/v1/sites/tyt-xa-a")
+    status, _, body = http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)
     detail = json.loads(body)
     checks = {c["check"]: c for c in detail["checks"]}
     assert status == 200 and detail["hosts"] == {"fresh": 3, "stale": 0}
@@ -109,10 +109,10 @@ def test_site_api_shows_results_and_failing_hosts(running):
     ram = checks["pc.ram_ssd"]
     assert (ram["status"], ram["hosts"]["passing"], ram["hosts"]["unknown"]) == ("pass", 2, 1)
     assert ram["unknown_hosts"][0]["why"] == ["hardware.os_disk_media: virtual disk"]
-    status, _, body = http("GET", bed.url + "/api/v1/sites")
+    status, _, body = http("GET", bed.url + "/api/v1/sites", token=bed.viewer)
     listed = {s["site"]["id"]: s for s in json.loads(body)["sites"]}
     assert set(listed) == {"bv-tinh", "tyt-xa-a"}
-    assert http("GET", bed.url + "/api/v1/sites/nope")[0] == 404
+    assert http("GET", bed.url + "/api/v1/sites/nope", token=bed.viewer)[0] == 404
 
 
 def test_an_older_report_does_not_replace_a_newer_state(running):
@@ -120,15 +120,15 @@ def test_an_older_report_does_not_replace_a_newer_state(running):
     tok = bed.tokens["tyt-xa-a"]
     post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW, firewall=True), tok)
     post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW - 3600, firewall=False), tok)
-    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a")[2])
+    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
     fw = next(c for c in detail["checks"] if c["check"] == "pc.firewall")
     assert fw["status"] == "pass"
 
 
 def test_health_and_landing(running):
     bed, _ = running
-    assert json.loads(http("GET", bed.url + "/healthz")[2])["status"] == "ok"
-    status, headers, body = http("GET", bed.url + "/")
+    assert json.loads(http("GET", bed.url + "/healthz", token=bed.viewer)[2])["status"] == "ok"
+    status, headers, body = http("GET", bed.url + "/", token=bed.viewer)
     assert status == 200 and b"/metrics" in body and "text/html" in headers["content-type"]
 
 
@@ -139,7 +139,7 @@ def test_table_tallies_the_failing_ipv6_step(running):
     tok = bed.tokens["tyt-xa-a"]
     post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW, ipv6=False), tok)
     post(bed, make_report("tyt-xa-a", "h2", collected_at=NOW, ipv6=False), tok)
-    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a")[2])
+    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
     ipv6 = next(c for c in detail["checks"] if c["check"] == "pc.ipv6")
     assert ipv6["failing_reasons"] == {
         "no global IPv6 address (only link-local or unique-local)": 2}

@@ -46,7 +46,7 @@ def test_reused_report_id_with_other_content_is_409_and_the_first_stays(running)
     status, _, body = post(bed, other, tok)
     assert status == 409 and json.loads(body)["field"] == "report_id"
     assert app.state.store.report_count() == 1
-    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a")[2])
+    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
     assert next(c for c in detail["checks"] if c["check"] == "pc.firewall")["status"] == "pass"
 
 
@@ -86,7 +86,7 @@ def test_refusals_are_counted_by_reason_and_no_log_line_holds_a_token(running, c
     snap = app.state.counters.snapshot()
     assert snap["results"] == {"accepted": 1}
     assert snap["rejected"] == {"forbidden": 1, "unauthorized": 2, "invalid": 1}
-    metrics = http("GET", bed.url + "/metrics")[2].decode()
+    metrics = http("GET", bed.url + "/metrics", token=bed.viewer)[2].decode()
     assert 'yte_collector_reports_rejected_total{reason="unauthorized"} 2.0' in metrics
     logged = capfd.readouterr().err
     lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]

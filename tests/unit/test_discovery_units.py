@@ -61,7 +61,7 @@ def test_coverage_through_the_api(tmp_path):
         tok = bed.tokens["tyt-xa-a"]
         assert json.loads(http("GET", bed.url + "/api/v1/discovery/subnets", token=tok)[2]) == {
             "site": "tyt-xa-a", "subnets": ["198.18.1.0/24"]}
-        before = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a")[2])
+        before = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
         cov = next(c for c in before["checks"] if c["check"] == "site.agent_coverage")
         assert cov["status"] == "unknown"  # never swept: unknown, not 0 %
         for i in (1, 2):
@@ -73,13 +73,14 @@ def test_coverage_through_the_api(tmp_path):
             for i in range(1, 6)] + [{"ip": "198.19.9.9", "mac": "02:00:00:00:00:09"}]}
         status, _, body = http("POST", bed.url + "/api/v1/discoveries", found, token=tok)
         assert status == 201 and json.loads(body) == {"stored": 5, "refused_outside_subnets": 1}
-        devices = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a/devices")[2])
+        devices = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a/devices",
+                                  token=bed.viewer)[2])
         assert devices["coverage"] == {"devices": 4, "covered": 2, "ratio": 0.5}
         states = {d["ip"]: d["state"] for d in devices["devices"]}
         assert states == {"198.18.1.11": "covered", "198.18.1.12": "covered",
                           "198.18.1.13": "unmanaged", "198.18.1.14": "unmanaged",
                           "198.18.1.15": "not_pc"}
-        metrics = http("GET", bed.url + "/metrics")[2].decode()
+        metrics = http("GET", bed.url + "/metrics", token=bed.viewer)[2].decode()
         assert 'yte_site_agent_coverage_ratio{site="tyt-xa-a"} 0.5' in metrics
         assert 'yte_site_devices{site="tyt-xa-a",state="unmanaged"} 2.0' in metrics
 

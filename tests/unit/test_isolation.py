@@ -36,7 +36,7 @@ def test_a_site_token_cannot_take_over_another_sites_host(running):
     assert status == 403 and answer["reason"] == "host_of_other_site", answer
     assert site_hosts(app, "bv-tinh") == {"h-bv-1"} and site_hosts(app, "tyt-xa-a") == set()
     assert app.state.store.report_count("tyt-xa-a") == 0  # nothing of it was kept
-    metrics = http("GET", bed.url + "/metrics")[2].decode()
+    metrics = http("GET", bed.url + "/metrics", token=bed.viewer)[2].decode()
     assert 'yte_collector_reports_rejected_total{reason="host_of_other_site"} 1.0' in metrics
     # the hospital's PC keeps reporting into its own site
     assert post(bed, make_report("bv-tinh", "h-bv-1", collected_at=NOW + 1),
@@ -153,7 +153,7 @@ def test_invented_hosts_are_refused_beyond_the_sites_limit(tmp_path):
         assert post(bed, make_report("bv-tinh", "pc-x", collected_at=NOW),
                     bed.tokens["bv-tinh"])[0] == 201
         assert len(site_hosts(app, "tyt-xa-a")) == 5
-        metrics = http("GET", bed.url + "/metrics")[2].decode()
+        metrics = http("GET", bed.url + "/metrics", token=bed.viewer)[2].decode()
         assert 'yte_collector_new_hosts_refused_total{site="tyt-xa-a"} 4.0' in metrics
         assert 'yte_collector_reports_rejected_total{reason="host_limit"} 4.0' in metrics
 

@@ -70,5 +70,5 @@ def test_agent_once_fails_when_collector_is_down_and_delivers_later(running, tmp
     assert third.returncode == 0, third.stderr
     assert list((tmp_path / "spool").glob("*.json")) == []
     assert app.state.store.report_count("tyt-xa-a") == 3
-    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a")[2])
+    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
     assert detail["hosts"]["fresh"] == 1

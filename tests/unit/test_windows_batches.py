@@ -33,7 +33,7 @@ def test_batch_is_parsed_into_a_report_and_stored(running):
     status, _, body = http("POST", bed.url + "/api/v1/windows-batches", envelope(),
                            token=bed.tokens["tyt-xa-a"])
     assert status == 201, body
-    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a")[2])
+    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
     checks = {c["check"]: c for c in detail["checks"]}
     assert checks["pc.antivirus"]["status"] == "pass"
     assert checks["pc.ram_ssd"]["failing_hosts"][0]["hostname"] == "TYT-XA-A-PC01"  # 4 GB, HDD

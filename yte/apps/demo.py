@@ -44,9 +44,14 @@ def demo(port: int, workdir: str | None, no_wait: bool) -> None:
     folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="yte-demo-"))
     cfg = load_collector_config(write_demo_files(folder, port))
     plain, stored = new_token()
+    viewer, viewer_stored = new_token()  # reading needs a viewer token, as in production
     store = Store(cfg.database)
     store.add_token("demo", stored)
+    store.add_viewer("demo", "province", viewer_stored)
     store.close()
+    viewer_file = folder / "viewer.token"
+    viewer_file.touch(mode=0o600)
+    viewer_file.write_text(viewer + "\n", encoding="utf-8")
 
     server = make_server(build_app(cfg), cfg)
     thread = start_in_thread(server)
@@ -55,10 +60,13 @@ def demo(port: int, workdir: str | None, no_wait: bool) -> None:
         report = build_report(None, Path("/"), site="demo")
         body = json.dumps(report.to_json_obj(), ensure_ascii=False).encode()
         post_report(base, plain, body)
-        with urllib.request.urlopen(f"{base}/api/v1/sites/demo", timeout=10) as r:  # noqa: S310
+        request = urllib.request.Request(f"{base}/api/v1/sites/demo",  # noqa: S310
+                                         headers={"Authorization": f"Bearer {viewer}"})
+        with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310
             detail = json.loads(r.read())
         click.echo(format_site(detail))
-        click.echo(f"\n/metrics: curl {base}/metrics    (thư mục / files: {folder})")
+        click.echo(f'\n/metrics: curl -H "Authorization: Bearer $(cat {viewer_file})" '
+                   f"{base}/metrics    (thư mục / files: {folder})")
         if no_wait:
             return
         click.echo("Ctrl-C để dừng / to stop")
