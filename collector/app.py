@@ -339,7 +339,7 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
     @reading
     async def get_sites(request: Request) -> Response:
         scope = scope_of_request(request)
-        views = await run_in_threadpool(fleet.views)
+        views = await run_in_threadpool(fleet.current_views)
         return JSONResponse({"sites": [site_json(views[s], targets, False) for s in sorted(views)
                                        if scope.allows(sites[s])]})
 
@@ -347,7 +347,7 @@ def build_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> F
     async def get_site(request: Request) -> Response:
         sid = request.path_params["site"]
         check_readable(request, sid)
-        views = await run_in_threadpool(fleet.views)
+        views = await run_in_threadpool(fleet.current_views)
         return JSONResponse(site_json(views[sid], targets, True))
 
     @reading

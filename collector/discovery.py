@@ -68,7 +68,7 @@ def routes(*, store, fleet, sites, limits, clock: Callable[[], float],
             check_readable(request, sid)  # a viewer whose scope holds the site
         except Refused as r:
             return r.response()
-        views = await run_in_threadpool(fleet.views)
+        views = await run_in_threadpool(fleet.current_views)
         return JSONResponse(devices_json(views[sid]))
 
     return [

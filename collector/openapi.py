@@ -42,8 +42,12 @@ def _object(cls: Any) -> dict:
     fields = dataclasses.fields(cls)
     required = [f.name for f in fields if f.default is dataclasses.MISSING
                 and f.default_factory is dataclasses.MISSING]
-    out = {"type": "object", "additionalProperties": False,
-           "properties": {f.name: _schema(hints[f.name]) for f in fields}}
+    properties = {}
+    for f in fields:
+        properties[f.name] = _schema(hints[f.name])
+        if "choices" in f.metadata:  # enumerated facts, as parse_report enforces them
+            properties[f.name]["enum"] = [*f.metadata["choices"], None]
+    out = {"type": "object", "additionalProperties": False, "properties": properties}
     if required:
         out["required"] = required
     return out

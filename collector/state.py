@@ -4,6 +4,7 @@ for sites that changed (and every ``refresh`` seconds, as time alone makes hosts
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import statistics
 import threading
@@ -113,7 +114,7 @@ class Fleet:
             self._dirty.add(site)
             self.generation += 1
 
-    def views(self) -> dict[str, SiteView]:
+    def current_views(self) -> dict[str, SiteView]:
         with self._lock:
             now = self.clock()
             if now - self._evaluated_at >= self.refresh:
@@ -123,9 +124,11 @@ class Fleet:
                 for sid in self._dirty:
                     new = self._evaluate(self.sites[sid], targets, now)
                     old = self._views.get(sid)
-                    if old is None or (new.results, new.hosts, new.stale) != (
-                            old.results, old.hosts, old.stale):
-                        self._views[sid] = new  # else keep the old object: nothing changed
+                    # everything a view carries counts (devices, bandwidth, site facts
+                    # too), but not when it was evaluated: an unchanged view keeps its
+                    # identity, so nothing downstream re-renders it
+                    if old is None or dataclasses.replace(new, evaluated_at=old.evaluated_at) != old:
+                        self._views[sid] = new
                 if len(self._dirty) == len(self.sites):
                     self._evaluated_at = now
                 self._dirty.clear()

@@ -284,7 +284,7 @@ class MetricsCache:
         """The whole exposition (cached per generation), or only some sites' (built from
         the same per-site chunks, not cached: a district's reader, not Prometheus)."""
         with self._lock:
-            views = self.fleet.views()
+            views = self.fleet.current_views()
             if only is not None:
                 body = self._renderer.render(views, self.fleet.targets, only)
                 return gzip.compress(body, compresslevel=1) if want_gzip else body

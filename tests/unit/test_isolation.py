@@ -22,7 +22,7 @@ def post_raw(bed, body: bytes, token):
 
 
 def site_hosts(app, site: str) -> set[str]:
-    return {h.host_id for h in app.state.fleet.views()[site].hosts}
+    return {h.host_id for h in app.state.fleet.current_views()[site].hosts}
 
 
 def test_a_site_token_cannot_take_over_another_sites_host(running):

@@ -63,7 +63,7 @@ def fleet(tmp_path):
 
 
 def exposition(fleet):
-    return render(fleet.views(), fleet.targets,
+    return render(fleet.current_views(), fleet.targets,
                   lambda: {"results": {"accepted": 5}, "rejected": {"invalid": 2}}).decode()
 
 
@@ -134,3 +134,19 @@ def test_empty_declarations_everything_declared_is_unknown(fleet):
     fleet.refresh = 0
     text = exposition(fleet)
     assert get(text, "yte_site_check_unknown", site="bv-tinh", check="site.firewall") == 1
+
+
+def test_a_newly_seen_device_reaches_the_view_and_the_exposition(fleet):
+    """The view kept its identity when results, hosts and stale were the same, though it
+    also carries devices: a printer discovered later never reached /metrics."""
+    from yte_compliance.collector.store import SeenDevice
+
+    before = fleet.current_views()["tyt-xa-a"]
+    assert before.devices == ()
+    fleet.saw_devices("tyt-xa-a", [SeenDevice("tyt-xa-a", "02:00:00:00:00:99", "198.18.1.99",
+                                              "HP", NOW, NOW)])
+    after = fleet.current_views()["tyt-xa-a"]
+    assert after is not before and [d.mac for d in after.devices] == ["02:00:00:00:00:99"]
+    assert get(exposition(fleet), "yte_site_devices", site="tyt-xa-a", state="unmanaged") == 1.0
+    # nothing changed since: the same object, so nothing downstream renders it again
+    assert fleet.current_views()["tyt-xa-a"] is after

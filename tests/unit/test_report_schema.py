@@ -56,6 +56,11 @@ def test_round_trip():
         (lambda o: o["probes"]["hardware"].update(status="error"), "probes.hardware.reason"),
         (lambda o: o["probes"]["hardware"]["unknown"].update(nope="x"),
          "probes.hardware.unknown.nope"),
+        # enumerated facts: "nvme" passed before and was exported as an HDD
+        (lambda o: o["probes"]["hardware"]["facts"].update(os_disk_media="nvme"),
+         "probes.hardware.facts.os_disk_media"),
+        (lambda o: o["probes"]["hardware"]["facts"].update(memory_installed_source="guess"),
+         "probes.hardware.facts.memory_installed_source"),
     ],
 )
 def test_errors_name_the_field(mutate, field):

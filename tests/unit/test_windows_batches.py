@@ -37,7 +37,7 @@ def test_batch_is_parsed_into_a_report_and_stored(running):
     checks = {c["check"]: c for c in detail["checks"]}
     assert checks["pc.antivirus"]["status"] == "pass"
     assert checks["pc.ram_ssd"]["failing_hosts"][0]["hostname"] == "TYT-XA-A-PC01"  # 4 GB, HDD
-    host = next(iter(app.state.fleet.views()["tyt-xa-a"].hosts))
+    host = next(iter(app.state.fleet.current_views()["tyt-xa-a"].hosts))
     assert (host.source, host.platform, host.agent_version) == ("script", "windows", "ps2-0.1.0")
     assert host.facts["hardware.os_name"] == "Windows 7 Professional"
 

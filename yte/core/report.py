@@ -23,6 +23,7 @@ PROBE_STATUSES = ("ok", "unknown", "error")
 SOURCES = ("agent", "ssh", "replay", "script")  # script: Windows 7 PowerShell 2.0 batch
 PLATFORMS = ("linux", "windows")
 MEDIA = ("ssd", "hdd")
+MEMORY_SOURCES = ("smbios", "estimated")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 MAX_TEXT = 512
 MAX_LIST = 256
@@ -34,7 +35,8 @@ MAX_LIST = 256
 @dataclass
 class HardwareFacts:
     memory_installed_bytes: int | None = None
-    memory_installed_source: str | None = None  # "smbios" (sum of modules) | "estimated"
+    memory_installed_source: str | None = field(  # smbios: the sum of the modules
+        default=None, metadata={"choices": MEMORY_SOURCES})
     memory_module_count: int | None = None
     memory_usable_bytes: int | None = None
     cpu_model: str | None = None
@@ -45,7 +47,8 @@ class HardwareFacts:
     os_version: str | None = None
     os_build: str | None = None
     os_disk_devices: list[str] = field(default_factory=list)
-    os_disk_media: str | None = None  # "ssd" | "hdd"; None = unknown (reason beside)
+    os_disk_media: str | None = field(  # None = unknown (reason beside)
+        default=None, metadata={"choices": MEDIA})
     os_disk_bus: str | None = None
     mac_addresses: list[str] = field(default_factory=list)  # physical NICs: matched to discovery
 
@@ -84,7 +87,8 @@ class Ipv6Facts:
     dns_aaaa: bool | None = None  # the configured name has an AAAA record
     tcp_reachable: bool | None = None  # a TCP connection over IPv6 to the endpoint succeeded
     large_response: bool | None = None  # > 1280 bytes arrived over IPv6 (path MTU works)
-    dual_stack_family: str | None = None  # "ipv6" | "ipv4": how the name was reached
+    dual_stack_family: str | None = field(  # how the name was reached
+        default=None, metadata={"choices": ("ipv6", "ipv4")})
     router_advertisement: bool | None = None  # an RA was seen on the LAN (optional probe)
 
 
@@ -294,7 +298,10 @@ def _build(cls: Any, obj: Any, where: str) -> Any:
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name in obj:
-            kwargs[f.name] = _check(obj[f.name], hints[f.name], f"{where}.{f.name}")
+            kwargs[f.name] = value = _check(obj[f.name], hints[f.name], f"{where}.{f.name}")
+            choices = f.metadata.get("choices")
+            if choices is not None and value is not None and value not in choices:
+                raise ReportError(f"{where}.{f.name}", f"must be one of {', '.join(choices)}")
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ReportError(f"{where}.{f.name}", "required field is missing")
     return cls(**kwargs)
