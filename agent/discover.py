@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from netaddr import EUI, IPAddress, IPNetwork, NotRegisteredError
+
+from yte_compliance.core.errors import YteError
 
 MAX_ADDRESSES = 4096  # one sweep: a /20 at the most
 
@@ -96,3 +99,35 @@ def sweep(subnets: list[str], iface: str | None, bounds: Bounds) -> tuple[list[D
 
 def as_json(devices: list[Device]) -> list[dict]:
     return [asdict(d) for d in devices]
+
+
+# ---- one sweep of the site's subnets, sent to the collector ----------------------------
+
+
+def _collector(cfg, method: str, path: str, body: dict | None = None) -> dict:
+    from yte_compliance.agent.send import call_collector, read_token
+
+    return call_collector(cfg.collector_url, read_token(cfg.token_file), method, path, body,
+                          ca_file=str(cfg.ca_file) if cfg.ca_file else None)
+
+
+def discover_once(cfg, *, interface: str | None, rate: float, timeout: float,
+                  out: Path | None) -> dict:
+    """Sweep the subnets the collector lists for the site; send what answered (or write
+    it to ``out``). SendError when the collector cannot be asked or told."""
+    import json
+
+    from yte_compliance.core.report import format_time
+
+    subnets = _collector(cfg, "GET", "/api/v1/discovery/subnets")["subnets"]
+    if not subnets:
+        raise YteError(f"cơ sở {cfg.site} không khai báo mạng con / site {cfg.site} lists no "
+                       "subnets in the collector's sites file: nothing to sweep")
+    devices, seconds = sweep(subnets, interface, Bounds(rate, timeout))
+    result = {"site": cfg.site, "scanned_at": format_time(time.time()), "subnets": subnets,
+              "seconds": round(seconds, 2), "devices": as_json(devices)}
+    if out is not None:
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    else:
+        result["collector"] = _collector(cfg, "POST", "/api/v1/discoveries", result)
+    return result

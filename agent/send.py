@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from yte_compliance.agent.spool import SendError
+from yte_compliance.core.protocol import REPORTS_PATH
 
 
 def post_report(url: str, token: str, body: bytes, *, timeout: float = 15.0,
@@ -19,7 +20,7 @@ def post_report(url: str, token: str, body: bytes, *, timeout: float = 15.0,
     if url.startswith("https://"):
         context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     request = urllib.request.Request(  # noqa: S310 - scheme checked by the config loader
-        url.rstrip("/") + "/api/v1/reports", data=body, method="POST",
+        url.rstrip("/") + REPORTS_PATH, data=body, method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
                  "User-Agent": "yte-agent"},
     )

@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from yte_compliance.core.errors import YteError
 
-class SendError(Exception):
+
+class SendError(YteError):
     """Sending failed; ``retry`` says whether the same report may succeed later."""
 
     def __init__(self, message: str, retry: bool):

@@ -8,6 +8,9 @@ from typing import Any
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
+from yte_compliance.collector.store import HostRow
+from yte_compliance.core.report import Report
+
 DERIVED = frozenset({"ipv6.site_prefix_address", "ipv6.ready", "ipv6.failing_step"})
 
 
@@ -48,3 +51,15 @@ def derive(facts: dict[str, Any], ipv6_prefixes: tuple[str, ...]) -> dict[str, A
     else:
         out["ipv6.ready"] = None
     return out
+
+
+def host_row(report: Report, site: str, received_at: float,
+             ipv6_prefixes: tuple[str, ...]) -> HostRow:
+    """A host's state as one report gives it: what ingest stores and history replays."""
+    return HostRow(
+        host_id=report.host_id, site=site, hostname=report.hostname,
+        platform=report.platform, agent_version=report.agent_version, source=report.source,
+        report_id=report.report_id, collected_at=report.collected_at, received_at=received_at,
+        facts=derive(report.flat_facts(), ipv6_prefixes),
+        probes={name: {"status": p.status, "reason": p.reason, "unknown": p.unknown}
+                for name, p in report.probes.items()})

@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 
 
-def routes(*, store, fleet, sites, limits, clock: Callable[[], float],
-           site_of_request: Callable, read_body: Callable, check_readable: Callable) -> list:
+def routes(collector, *, site_of_request: Callable) -> list:
+    """What the site's scanner calls (its site token); readers get devices from the app."""
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -17,8 +17,10 @@ def routes(*, store, fleet, sites, limits, clock: Callable[[], float],
     from yte_compliance.collector.refusal import Refused
     from yte_compliance.collector.sites import ip_in, normalize_mac
     from yte_compliance.collector.store import SeenDevice
-    from yte_compliance.collector.views import devices_json
     from yte_compliance.core.report import parse_time
+
+    store, fleet, sites = collector.store, collector.fleet, collector.world.sites
+    limits, clock, read_body = collector.cfg.limits, collector.clock, collector.reception.read_body
 
     async def discovery_subnets(request: Request) -> Response:
         """What the site's scanner may sweep: its subnets from the sites file, nothing else."""
@@ -62,17 +64,7 @@ def routes(*, store, fleet, sites, limits, clock: Callable[[], float],
         return JSONResponse({"stored": len(accepted), "refused_outside_subnets": outside},
                             status_code=201)
 
-    async def get_devices(request: Request) -> Response:
-        sid = request.path_params["site"]
-        try:
-            check_readable(request, sid)  # a viewer whose scope holds the site
-        except Refused as r:
-            return r.response()
-        views = await run_in_threadpool(fleet.current_views)
-        return JSONResponse(devices_json(views[sid]))
-
     return [
         Route("/api/v1/discovery/subnets", discovery_subnets),
         Route("/api/v1/discoveries", post_discovery, methods=["POST"]),
-        Route("/api/v1/sites/{site}/devices", get_devices),
     ]

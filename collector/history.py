@@ -8,7 +8,7 @@ import json
 
 from yte_compliance.checks.declarations import Declarations
 from yte_compliance.checks.targets import Target, in_force
-from yte_compliance.collector.derive import derive
+from yte_compliance.collector.derive import host_row
 from yte_compliance.collector.sites import Site
 from yte_compliance.collector.state import SiteView, evaluate_view
 from yte_compliance.collector.store import HostRow, Measurement, Store
@@ -24,11 +24,7 @@ def views_as_of(store: Store, sites: dict[str, Site], targets: dict[str, Target]
         if site not in sites:
             continue
         r = parse_report(json.loads(body))
-        rows[site].append(HostRow(
-            r.host_id, site, r.hostname, r.platform, r.agent_version, r.source, r.report_id,
-            r.collected_at, received_at, derive(r.flat_facts(), sites[site].ipv6_prefixes),
-            {n: {"status": p.status, "reason": p.reason, "unknown": p.unknown}
-             for n, p in r.probes.items()}))
+        rows[site].append(host_row(r, site, received_at, sites[site].ipv6_prefixes))
     window: dict[str, list[Measurement]] = {s: [] for s in sites}
     for m in store.measurements_between(as_of - bandwidth_window, as_of):
         if m.site in window:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+from typing import Any
 
 
 class Refused(Exception):
@@ -18,6 +18,9 @@ class Refused(Exception):
         return self.status, {"error": f"{self.vi} / {self.en}", "reason": self.reason,
                              **extra}, headers
 
-    def response(self) -> JSONResponse:
+    def response(self) -> Any:
+        """The answer as a Starlette response (for the HTTP adapters only)."""
+        from starlette.responses import JSONResponse
+
         status, answer, headers = self.answer()
         return JSONResponse(answer, status_code=status, headers=headers)

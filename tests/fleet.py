@@ -147,12 +147,12 @@ def http(method: str, url: str, body: Any = None, token: str | None = None,
 def serving(config: Path, clock: Callable[[], float] | None = None) -> Iterator[Any]:
     """The collector of ``config`` serving in this process (on ``clock``, when a test
     replays history); stopped and closed after."""
-    from yte_compliance.collector.app import build_app
+    from yte_compliance.apps.serve import collector_app
     from yte_compliance.collector.config import load_collector_config
     from yte_compliance.collector.server import make_server, start_in_thread
 
     cfg = load_collector_config(config)
-    app = build_app(cfg) if clock is None else build_app(cfg, clock)
+    app = collector_app(cfg) if clock is None else collector_app(cfg, clock)
     server = make_server(app, cfg)
     thread = start_in_thread(server)
     try:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 from yte_compliance.agent.probe import ProbeFn
+from yte_compliance.core.errors import YteError
 
 
-class UnsupportedPlatform(Exception):
+class UnsupportedPlatform(YteError):
     pass
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from netaddr import IPAddress, IPNetwork
 
 from yte_compliance.agent.probe import Context
+from yte_compliance.core.protocol import IPV6_LARGE_BYTES, IPV6_LARGE_PATH
 
 # Checked in order; the first match names the class. Global means none of these.
 _CLASSES = (
@@ -24,8 +25,8 @@ _CLASSES = (
     ("6to4", IPNetwork("2002::/16")),
     ("site-local", IPNetwork("fec0::/10")),
 )
-LARGE_PATH = "/api/v1/ipv6/large"
-LARGE_BYTES = 4000  # more than IPv6's 1,280-byte minimum MTU: a broken path MTU loses it
+LARGE_PATH = IPV6_LARGE_PATH
+LARGE_BYTES = IPV6_LARGE_BYTES
 
 
 def classify(address: str) -> str:

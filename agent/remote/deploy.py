@@ -22,6 +22,7 @@ from yte_compliance.agent.remote import ssh, wheel
 from yte_compliance.agent.remote.audit import Settings, python_ok
 from yte_compliance.agent.remote.inventory import Host
 from yte_compliance.agent.runner import CommandError, run
+from yte_compliance.core.errors import YteError
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Layout:
 AGENT_REQUIREMENTS = ("click>=8.1", "pyyaml>=6.0", "netaddr>=1.0")
 
 
-class DeployError(Exception):
+class DeployError(YteError):
     """The wheels to carry could not be prepared here (pip failed, no checkout)."""
 
 

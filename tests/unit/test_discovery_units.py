@@ -86,28 +86,28 @@ def test_coverage_through_the_api(tmp_path):
 
 
 def test_the_scanner_sweeps_on_its_schedule_and_a_failure_is_not_fatal(tmp_path):
-    import click
-
-    from yte_compliance.agent.cli import discover_if_due
     from yte_compliance.agent.config import load_agent_config
+    from yte_compliance.agent.service import discover_if_due
+    from yte_compliance.core.errors import YteError
 
     cfg_file = tmp_path / "agent.yaml"
     cfg_file.write_text("site: tyt-xa-a\nspool_dir: spool\ndiscovery:\n  enabled: true\n"
                         "  interval_hours: 24\n")
     cfg = load_agent_config(cfg_file)
-    sweeps = []
+    sweeps, said = [], []
 
     def sweep(cfg, **bounds):
         sweeps.append(bounds)
 
     day = 86400.0
-    assert discover_if_due(cfg, now=10 * day, sweep=sweep) is True
-    assert discover_if_due(cfg, now=10.5 * day, sweep=sweep) is False  # not due again yet
-    assert discover_if_due(cfg, now=11.1 * day, sweep=sweep) is True
+    assert discover_if_due(cfg, said.append, now=10 * day, sweep=sweep) is True
+    assert discover_if_due(cfg, said.append, now=10.5 * day, sweep=sweep) is False  # not yet
+    assert discover_if_due(cfg, said.append, now=11.1 * day, sweep=sweep) is True
     assert sweeps[0] == {"interface": None, "rate": 50.0, "timeout": 120.0, "out": None}
 
     def broken(cfg, **bounds):
-        raise click.ClickException("collector answered 500")
+        raise YteError("collector answered 500")
 
-    assert discover_if_due(cfg, now=13 * day, sweep=broken) is False  # said, not raised
-    assert discover_if_due(cfg, now=13 * day, sweep=sweep) is True  # and tried again
+    assert discover_if_due(cfg, said.append, now=13 * day, sweep=broken) is False
+    assert said == ["quét mạng thất bại / discovery failed: collector answered 500"]
+    assert discover_if_due(cfg, said.append, now=13 * day, sweep=sweep) is True  # and tried again

@@ -44,13 +44,13 @@ def test_a_site_token_cannot_take_over_another_sites_host(running):
 
 
 def test_moving_a_pc_is_an_operators_logged_command(tmp_path):
-    from yte_compliance.collector.cli import collector
+    from yte_compliance.cli import main as yte
 
     bed = make_bed(tmp_path / "c")
     with serving(bed.config) as app:
         assert post(bed, make_report("bv-tinh", "pc-9", collected_at=NOW),
                     bed.tokens["bv-tinh"])[0] == 201
-    done = CliRunner().invoke(collector, ["host", "move", "-c", str(bed.config), "pc-9",
+    done = CliRunner().invoke(yte, ["collector", "host", "move", "-c", str(bed.config), "pc-9",
                                           "tyt-xa-a"])
     assert done.exit_code == 0, done.output
     assert "bv-tinh → tyt-xa-a" in done.output and '"event": "host_moved"' in done.output

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.fleet import SITES_YAML, http, make_bed, make_report, serving
-from yte_compliance.collector.cli import collector
+from yte_compliance.cli import main as yte
 from yte_compliance.collector.viewers import Scope
 
 NOW = time.time()
@@ -36,8 +36,8 @@ def three(tmp_path):
 
 
 def viewer(bed, scope: str) -> str:
-    done = CliRunner().invoke(
-        collector, ["viewer", "add", "reader", "-c", str(bed.config), "--scope", scope])
+    done = CliRunner().invoke(yte, ["collector", "viewer", "add", "reader", "-c", str(bed.config),
+                                    "--scope", scope])
     assert done.exit_code == 0, done.output
     return done.stdout.strip()
 
@@ -84,10 +84,10 @@ def test_a_revoked_viewer_reads_nothing_at_once(three):
     token = viewer(bed, "province")
     assert http("GET", bed.url + "/api/v1/sites", token=token)[0] == 200
     token_id = token.split("_")[1]
-    done = CliRunner().invoke(collector, ["viewer", "revoke", token_id, "-c", str(bed.config)])
+    done = CliRunner().invoke(yte, ["collector", "viewer", "revoke", token_id, "-c", str(bed.config)])
     assert done.exit_code == 0, done.output
     assert http("GET", bed.url + "/api/v1/sites", token=token)[0] == 401
-    listing = CliRunner().invoke(collector, ["viewer", "list", "-c", str(bed.config)])
+    listing = CliRunner().invoke(yte, ["collector", "viewer", "list", "-c", str(bed.config)])
     assert token_id in listing.output and "revoked" in listing.output
     assert token.split("_", 2)[2] not in listing.output  # the secret is never shown
 
@@ -97,7 +97,7 @@ def test_viewer_scopes_are_checked(tmp_path):
     for scope in ("district", "county:X", "site:"):
         with pytest.raises(ValueError):
             Scope.parse(scope)
-    done = CliRunner().invoke(collector, ["viewer", "add", "x", "-c", str(bed.config),
+    done = CliRunner().invoke(yte, ["collector", "viewer", "add", "x", "-c", str(bed.config),
                                           "--scope", "district:Không Có"])
     assert done.exit_code != 0 and "holds no site" in done.output
 

@@ -11,7 +11,7 @@ from tests.fleet import http
 from yte_compliance.agent.identity import host_id_from_machine_id
 from yte_compliance.agent.probes.windows import SOURCES
 from yte_compliance.agent.replay import batch_from_folder
-from yte_compliance.collector.app import batch_report
+from yte_compliance.agent.windows_batch import batch_report
 from yte_compliance.core.report import ReportError
 
 CASE = Path(__file__).parent.parent / "fixtures/windows/win7-sp1-ps2-security-essentials"

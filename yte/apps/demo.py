@@ -1,5 +1,5 @@
-"""`yte demo`: the embedded default — a collector with SQLite on localhost, this machine's
-agent reporting into it once, the compliance table printed, /metrics served until Ctrl-C."""
+"""The embedded default (`yte demo`): a collector with SQLite on localhost, this machine's
+agent reporting into it once, the compliance table, /metrics served until stopped."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import json
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-
-import click
 
 
 def write_demo_files(workdir: Path, port: int) -> Path:
@@ -25,23 +26,28 @@ def write_demo_files(workdir: Path, port: int) -> Path:
     return workdir / "collector.yaml"
 
 
-@click.command()
-@click.option("--port", default=8746, show_default=True)
-@click.option("--workdir", type=click.Path(file_okay=False),
-              help="keep the demo's files here (default: a temporary folder)")
-@click.option("--no-wait", is_flag=True, help="exit after printing the table")
-def demo(port: int, workdir: str | None, no_wait: bool) -> None:
-    """Chạy thử trên máy này / run collector + local agent once, print the table."""
-    from yte_compliance.agent.cli import build_report
+@dataclass(frozen=True)
+class Demo:
+    folder: Path
+    base: str  # the collector's URL
+    table: str  # the site's ĐẠT / CHƯA ĐẠT table, as printed
+    viewer_file: Path  # the viewer token that reads /metrics
+    alive: Callable[[], bool]  # the collector still serving
+
+
+@contextmanager
+def running_demo(port: int, workdir: Path | None = None) -> Iterator[Demo]:
+    """The collector serving on ``port``, this machine's report in it; stopped on exit."""
     from yte_compliance.agent.send import post_report
-    from yte_compliance.collector.app import build_app
+    from yte_compliance.agent.service import build_report
+    from yte_compliance.apps.serve import collector_app
     from yte_compliance.collector.config import load_collector_config
     from yte_compliance.collector.server import make_server, start_in_thread
     from yte_compliance.collector.store import Store
     from yte_compliance.collector.tokens import new_token
     from yte_compliance.exporters.table import format_site
 
-    folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="yte-demo-"))
+    folder = workdir or Path(tempfile.mkdtemp(prefix="yte-demo-"))
     cfg = load_collector_config(write_demo_files(folder, port))
     plain, stored = new_token()
     viewer, viewer_stored = new_token()  # reading needs a viewer token, as in production
@@ -53,27 +59,22 @@ def demo(port: int, workdir: str | None, no_wait: bool) -> None:
     viewer_file.touch(mode=0o600)
     viewer_file.write_text(viewer + "\n", encoding="utf-8")
 
-    server = make_server(build_app(cfg), cfg)
+    server = make_server(collector_app(cfg), cfg)
     thread = start_in_thread(server)
     base = f"http://127.0.0.1:{port}"
     try:
         report = build_report(None, Path("/"), site="demo")
-        body = json.dumps(report.to_json_obj(), ensure_ascii=False).encode()
-        post_report(base, plain, body)
+        post_report(base, plain, json.dumps(report.to_json_obj(), ensure_ascii=False).encode())
         request = urllib.request.Request(f"{base}/api/v1/sites/demo",  # noqa: S310
                                          headers={"Authorization": f"Bearer {viewer}"})
         with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310
             detail = json.loads(r.read())
-        click.echo(format_site(detail))
-        click.echo(f'\n/metrics: curl -H "Authorization: Bearer $(cat {viewer_file})" '
-                   f"{base}/metrics    (thư mục / files: {folder})")
-        if no_wait:
-            return
-        click.echo("Ctrl-C để dừng / to stop")
-        while thread.is_alive():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        yield Demo(folder, base, format_site(detail), viewer_file, thread.is_alive)
     finally:
         server.should_exit = True
         thread.join(timeout=5)
+
+
+def wait(demo: Demo) -> None:
+    while demo.alive():
+        time.sleep(0.5)

@@ -1,5 +1,5 @@
-"""`yte report`: the year-end report of a province (or a site), as it stood at a date,
-from the collector's report history, in the department's ĐẠT / CHƯA ĐẠT form."""
+"""The year-end report of a province (or a site), as it stood at a date, from the
+collector's report history, in the department's ĐẠT / CHƯA ĐẠT form (`yte report`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import datetime as dt
 import time
 from pathlib import Path
 
-import click
-
-from yte_compliance.core.yamlconf import ConfigError
+from yte_compliance.core.errors import UsageError
 
 FORMATS = ("xlsx", "html", "pdf", "json")
 
@@ -26,27 +24,23 @@ def as_of_moment(year: int, as_of: dt.date | None, now: float | None = None) -> 
 def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
              province: str | None = None, site: str | None = None):
     """The YearReport (exporters.yearly) for the collector configured in ``config``."""
-    from yte_compliance.checks.declarations import load_declarations
-    from yte_compliance.checks.targets import load_targets
     from yte_compliance.collector.config import existing_database, load_collector_config
     from yte_compliance.collector.history import views_as_of
-    from yte_compliance.collector.sites import load_sites
-    from yte_compliance.collector.state import known_facts
     from yte_compliance.collector.store import Store
     from yte_compliance.collector.views import site_json
+    from yte_compliance.collector.world import load_world
     from yte_compliance.exporters.yearly import build
 
     cfg = load_collector_config(config)
-    sites = load_sites(cfg.sites_file)
-    targets = load_targets(cfg.targets_files, known_facts=known_facts())
-    declarations = load_declarations(cfg.declarations_file, set(sites))
+    world = load_world(cfg)
+    sites, targets, declarations = world.sites, world.targets, world.declarations
     chosen = {k: v for k, v in sites.items()
               if (province is None or v.province == province) and (site is None or k == site)}
     if not chosen:
-        raise click.UsageError("không có cơ sở nào / no site matches --province/--site")
+        raise UsageError("không có cơ sở nào / no site matches --province/--site")
     moment = as_of_moment(year, as_of)
     if moment.year != year:
-        raise click.UsageError(f"--as-of {as_of} is not in {year}")
+        raise UsageError(f"--as-of {as_of} is not in {year}")
     store = Store(existing_database(cfg))
     try:
         views = views_as_of(store, chosen, targets, declarations, moment.timestamp(),
@@ -70,28 +64,3 @@ def write(report, fmt: str, out: Path) -> None:
         render.write_pdf(report, out)
     else:
         render.write_xlsx(report, out)
-
-
-@click.command()
-@click.option("--config", "-c", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="the collector's YAML (its database, sites, targets, declarations)")
-@click.option("--year", required=True, type=int)
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]),
-              help="the figures of that day (default: the year's end, or today)")
-@click.option("--province")
-@click.option("--site")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="xlsx", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), help="default: bao-cao-YEAR.FORMAT")
-def report(config_path: str, year: int, as_of: dt.datetime | None, province: str | None,
-           site: str | None, fmt: str, out: str | None) -> None:
-    """Báo cáo năm ĐẠT / CHƯA ĐẠT / the year-end report (xlsx, html, pdf, json)."""
-    try:
-        result = generate(config_path, year, as_of=as_of.date() if as_of else None,
-                          province=province, site=site)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
-    path = Path(out or f"bao-cao-{year}.{fmt}")
-    write(result, fmt, path)
-    passing = sum(r.status == "pass" for r in result.summary)
-    click.echo(f"{path}: {len(result.summary)} chỉ tiêu, {passing} ĐẠT; "
-               f"{len(result.sites)} cơ sở; số liệu đến / as of {result.as_of}")

@@ -9,8 +9,10 @@ from typing import Any
 
 import yaml
 
+from yte_compliance.core.errors import YteError
 
-class ConfigError(Exception):
+
+class ConfigError(YteError):
     """A configuration file that cannot be used as written."""
 
     def __init__(self, file: str | Path, line: int | None, key: str, message: str):

@@ -1,5 +1,7 @@
-"""Windows 7 batches (agent/windows/collect-ps2.ps1): validate the envelope, parse the
-sources with the agent's own Windows parsers, hold the result to the report schema."""
+"""Windows 7 batches (agent/windows/collect-ps2.ps1, PowerShell 2.0, no Python on the PC):
+validate the envelope, parse the sources with the agent's own Windows parsers, hold the
+result to the report schema. The collector runs it on what such a PC posts: the apps
+layer hands it to the collector (yte_compliance.apps.serve), which never imports the agent."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ _KEYS = {"schema", "report_id", "site", "host_id", "hostname", "collected_at",
 
 
 def batch_report(body: bytes) -> Report:
+    """The report a batch holds; ReportError naming the field at fault."""
     from yte_compliance.agent.probes.windows import SOURCES
     from yte_compliance.agent.replay import report_from_batch
 

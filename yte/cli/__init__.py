@@ -1,5 +1,8 @@
 """The `yte` command: a tiny root group; each group loads only when it is called, and a
-group whose extra is not installed says which one to install instead of a traceback."""
+group whose extra is not installed says which one to install instead of a traceback.
+The one place where the project's errors become messages and exit statuses: a UsageError
+exits 2, any other YteError (ConfigError included) 1, each with its bilingual text. This
+package is the only one that imports click."""
 
 from __future__ import annotations
 
@@ -8,16 +11,18 @@ import importlib.util
 
 import click
 
+from yte_compliance.core.errors import UsageError, YteError
+
 # name → (module, attribute, the extra its role needs: None for the plain agent install)
 _GROUPS = {
-    "agent": ("yte_compliance.agent.cli", "agent", None),
-    "audit": ("yte_compliance.agent.remote.cli", "audit", "ssh"),
-    "collector": ("yte_compliance.collector.cli", "collector", "collector"),
-    "demo": ("yte_compliance.apps.demo", "demo", "collector"),
-    "deploy": ("yte_compliance.agent.remote.cli", "deploy", "ssh"),
-    "discover": ("yte_compliance.agent.discover_cli", "discover", "discover"),
-    "exporters": ("yte_compliance.exporters.cli", "exporters", None),
-    "report": ("yte_compliance.apps.yearend", "report", "report"),
+    "agent": ("yte_compliance.cli.agent", "agent", None),
+    "audit": ("yte_compliance.cli.remote", "audit", "ssh"),
+    "collector": ("yte_compliance.cli.collector", "collector", "collector"),
+    "demo": ("yte_compliance.cli.demo", "demo", "collector"),
+    "deploy": ("yte_compliance.cli.remote", "deploy", "ssh"),
+    "discover": ("yte_compliance.cli.discover", "discover", "discover"),
+    "exporters": ("yte_compliance.cli.exporters", "exporters", None),
+    "report": ("yte_compliance.cli.report", "report", "report"),
 }
 # Each extra of pyproject.toml → the third-party modules it installs.
 EXTRAS = {"collector": ("uvicorn", "starlette", "prometheus_client", "openpyxl"),
@@ -47,6 +52,10 @@ class _LazyGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except UsageError as e:
+            raise click.UsageError(str(e)) from None
+        except YteError as e:
+            raise click.ClickException(str(e)) from None
         except ModuleNotFoundError as e:
             hint = hint_for(e)
             if hint is None:

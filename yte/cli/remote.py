@@ -9,16 +9,11 @@ from pathlib import Path
 
 import click
 
-from yte_compliance.core.yamlconf import ConfigError
-
 
 def _inventory(path: str):
     from yte_compliance.agent.remote.inventory import load_inventory
 
-    try:
-        return load_inventory(path)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
+    return load_inventory(path)
 
 
 def _selected(inv, limit: tuple[str, ...]):

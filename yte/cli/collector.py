@@ -1,31 +1,14 @@
-"""`yte collector …`: serve, check the configuration, manage site tokens."""
+"""`yte collector …`: serve, check the configuration, manage site tokens, viewers and
+hosts. Parsing and printing only; errors are mapped to messages in yte_compliance.cli."""
 
 from __future__ import annotations
 
 import click
 
+from yte_compliance.cli.options import collector_config as config_option
 from yte_compliance.collector.config import CollectorConfig, load_collector_config
+from yte_compliance.core.errors import UsageError, YteError
 from yte_compliance.core.yamlconf import ConfigError
-
-config_option = click.option("--config", "-c", "config_path", required=True,
-                             type=click.Path(dir_okay=False), help="collector YAML file")
-
-
-def _config(path: str) -> CollectorConfig:
-    try:
-        return load_collector_config(path)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
-
-
-def _app(cfg: CollectorConfig):
-    from yte_compliance.collector.app import build_app
-
-    try:
-        return build_app(cfg)
-    except ConfigError as e:
-        raise click.ClickException(f"cấu hình sai, không khởi động / bad configuration, "
-                                   f"not starting: {e}") from None
 
 
 @click.group()
@@ -40,14 +23,19 @@ def serve(config_path: str, listen: str | None) -> None:
     """Nhận báo cáo, phục vụ API và /metrics / receive reports, serve the API and /metrics."""
     import dataclasses
 
+    from yte_compliance.apps.serve import collector_app
     from yte_compliance.collector.server import make_server
 
-    cfg = _config(config_path)
+    cfg = load_collector_config(config_path)
     if listen:
         host, _, port = listen.rpartition(":")
         cfg = dataclasses.replace(cfg, host=host.strip("[]"), port=int(port))
     _say_if_new(cfg)
-    app = _app(cfg)
+    try:
+        app = collector_app(cfg)
+    except ConfigError as e:
+        raise YteError(f"cấu hình sai, không khởi động / bad configuration, not starting: "
+                       f"{e}") from None
     if cfg.tls_cert_file is None and cfg.host not in ("127.0.0.1", "::1", "localhost"):
         click.echo("cảnh báo / warning: plain HTTP on a non-loopback address; configure tls "
                    "so site tokens do not cross the network in clear", err=True)
@@ -60,19 +48,10 @@ def serve(config_path: str, listen: str | None) -> None:
 @config_option
 def check(config_path: str) -> None:
     """Kiểm tra cấu hình / validate every configuration file, then exit."""
-    from yte_compliance.checks.declarations import load_declarations
-    from yte_compliance.checks.targets import load_targets
-    from yte_compliance.collector.sites import load_sites
-    from yte_compliance.collector.state import known_facts
+    from yte_compliance.collector.world import load_world
 
-    cfg = _config(config_path)
-    try:
-        sites = load_sites(cfg.sites_file)
-        targets = load_targets(cfg.targets_files, known_facts=known_facts())
-        load_declarations(cfg.declarations_file, set(sites))
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
-    click.echo(f"OK: {len(sites)} sites, {len(targets)} targets")
+    world = load_world(load_collector_config(config_path))
+    click.echo(f"OK: {len(world.sites)} sites, {len(world.targets)} targets")
 
 
 @collector.group()
@@ -87,14 +66,11 @@ def _store(cfg: CollectorConfig, site: str | None = None, *, create: bool = Fals
     from yte_compliance.collector.sites import load_sites
     from yte_compliance.collector.store import Store
 
-    try:
-        sites = load_sites(cfg.sites_file)
-        if not create:
-            existing_database(cfg)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
+    sites = load_sites(cfg.sites_file)
+    if not create:
+        existing_database(cfg)
     if site is not None and site not in sites:
-        raise click.UsageError(f"không có cơ sở / no site {site!r} in {cfg.sites_file}")
+        raise UsageError(f"không có cơ sở / no site {site!r} in {cfg.sites_file}")
     _say_if_new(cfg)
     return Store(cfg.database)
 
@@ -121,7 +97,7 @@ def _new_token(store, site: str) -> str:
 @click.argument("site")
 def token_add(config_path: str, site: str) -> None:
     """Tạo mã mới cho SITE, in ra một lần / create a token for SITE, printed once."""
-    store = _store(_config(config_path), site, create=True)
+    store = _store(load_collector_config(config_path), site, create=True)
     _new_token(store, site)
     store.close()
 
@@ -135,7 +111,7 @@ def token_rotate(config_path: str, site: str, grace_hours: float) -> None:
     """Mã mới; mã cũ hết hạn sau thời gian chuyển tiếp / new token, old ones expire."""
     import time
 
-    store = _store(_config(config_path), site)
+    store = _store(load_collector_config(config_path), site)
     new_id = _new_token(store, site)
     n = store.expire_site_tokens(site, time.time() + grace_hours * 3600, keep=new_id)
     store.close()
@@ -154,13 +130,13 @@ def token_revoke(config_path: str, token_id: str) -> None:
 
 def _revoke(config_path: str, token_id: str, method: str, missing: str) -> None:
     """Site tokens and viewers alike: refused on the next request (checked every time)."""
-    store = _store(_config(config_path))
+    store = _store(load_collector_config(config_path))
     try:
         done = getattr(store, method)(token_id)
     finally:
         store.close()
     if not done:
-        raise click.ClickException(f"{missing} {token_id!r}")
+        raise YteError(f"{missing} {token_id!r}")
     click.echo(f"đã thu hồi / revoked {token_id}")
 
 
@@ -175,7 +151,7 @@ def token_list(config_path: str, site: str | None) -> None:
     def when(ts: float | None) -> str:
         return "—" if ts is None else dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
-    store = _store(_config(config_path), site)
+    store = _store(load_collector_config(config_path), site)
     now = time.time()
     click.echo(f"{'id':<14}{'site':<22}{'created':<18}{'expires':<18}{'state'}")
     for t in store.tokens(site):
@@ -201,13 +177,13 @@ def host_move(config_path: str, host_id: str, site: str) -> None:
     is refused (403). When a PC really moves, an operator says so here."""
     from yte_compliance.collector import log
 
-    store = _store(_config(config_path), site)
+    store = _store(load_collector_config(config_path), site)
     try:
         before = store.move_host(host_id, site)
     finally:
         store.close()
     if before is None:
-        raise click.ClickException(f"không có máy / no host {host_id!r}")
+        raise YteError(f"không có máy / no host {host_id!r}")
     log.setup()
     log.event("host_moved", host=host_id, from_site=before, to_site=site)
     click.echo(f"đã chuyển / moved {host_id}: {before} → {site}")
@@ -232,17 +208,14 @@ def viewer_add(config_path: str, name: str, scope_text: str) -> None:
     from yte_compliance.collector.tokens import new_token
     from yte_compliance.collector.viewers import Scope
 
-    cfg = _config(config_path)
+    cfg = load_collector_config(config_path)
     try:
         scope = Scope.parse(scope_text)
     except ValueError as e:
-        raise click.UsageError(str(e)) from None
-    try:
-        sites = load_sites(cfg.sites_file)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
+        raise UsageError(str(e)) from None
+    sites = load_sites(cfg.sites_file)
     if not scope.names_something(sites):
-        raise click.UsageError(f"phạm vi không có cơ sở nào / scope {scope.text()} holds no "
+        raise UsageError(f"phạm vi không có cơ sở nào / scope {scope.text()} holds no "
                                f"site of {cfg.sites_file}")
     store = _store(cfg, create=True)
     plain, stored = new_token()
@@ -259,7 +232,7 @@ def viewer_list(config_path: str) -> None:
     """Danh sách mã xem (không bao giờ hiện bí mật) / list viewers, never their secrets."""
     import datetime as dt
 
-    store = _store(_config(config_path))
+    store = _store(load_collector_config(config_path))
     click.echo(f"{'id':<14}{'name':<20}{'scope':<30}{'created':<18}state")
     for v in store.viewers():
         created = dt.datetime.fromtimestamp(v.created_at).strftime("%Y-%m-%d %H:%M")

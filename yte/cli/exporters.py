@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from yte_compliance.core.assets import config_text
-from yte_compliance.core.yamlconf import ConfigError
 
 RULES = "prometheus/rules"  # where the shipped copies live inside configs/
 DASHBOARDS = "grafana/dashboards"
@@ -70,11 +69,7 @@ def rules(targets_files: tuple[str, ...], out: str | None, runbook_base: str,
     from yte_compliance.checks.targets import load_targets
     from yte_compliance.exporters.rules import render_rules, write_rules
 
-    try:
-        targets = load_targets(targets_files)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
-    files = render_rules(targets.values(), runbook_base)
+    files = render_rules(load_targets(targets_files).values(), runbook_base)
     if check_only:
         _check(files, out, RULES, "yte exporters rules --out …")
         return

@@ -1,0 +1,23 @@
+"""The collector's HTTP application composed with what the layers above give it: the
+exporters' /metrics renderer and the agent's Windows 7 batch parsers. The collector
+(below) imports neither; this is where they meet."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from yte_compliance.agent.windows_batch import batch_report
+from yte_compliance.collector.app import FastPath, build_app
+from yte_compliance.collector.config import CollectorConfig
+from yte_compliance.collector.service import Collector, open_collector
+from yte_compliance.exporters.prometheus import MetricsCache
+
+
+def open_full_collector(cfg: CollectorConfig,
+                        clock: Callable[[], float] = time.time) -> Collector:
+    return open_collector(cfg, clock, exposition=MetricsCache, windows_batch=batch_report)
+
+
+def collector_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> FastPath:
+    return build_app(open_full_collector(cfg, clock))

@@ -1,0 +1,9 @@
+"""What agent and collector agree on besides the report schema: paths and sizes."""
+
+from __future__ import annotations
+
+REPORTS_PATH = "/api/v1/reports"
+IPV6_LARGE_PATH = "/api/v1/ipv6/large"
+# The IPv6 path-MTU check: more than IPv6's 1,280-byte minimum MTU, so a broken path MTU
+# (packet-too-big dropped) loses the answer while small packets still pass.
+IPV6_LARGE_BYTES = 4000
