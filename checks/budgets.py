@@ -106,9 +106,9 @@ def parse_items(rows: list[list[Any]], file: str | Path) -> tuple[Item, ...]:
     columns: dict[str, int] = {}
     header_row = None
     for n, row in enumerate(rows, 1):
-        found = {}
-        for i, cell in enumerate(row):
-            folded = _fold(cell or "")
+        found: dict[str, int] = {}
+        for i, value in enumerate(row):
+            folded = _fold(value or "")
             for key, names in HEADERS.items():
                 if any(folded.startswith(h) for h in names):
                     found.setdefault(key, i)

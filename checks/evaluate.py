@@ -83,18 +83,24 @@ def judge_all(clauses: Iterable[Clause], facts: Mapping[str, Any], now: float) -
 
 
 def _host_scope(t: Target, fresh: list[HostFacts], stale: int, now: float) -> CheckResult:
-    passing, failing, unknown = [], [], []
+    passing: list[str] = []
+    failing: list[str] = []
+    unknown: list[str] = []
     for h in fresh:
         r = judge_all(t.all_of, h.facts, now)
         (passing if r is True else failing if r is False else unknown).append(h.host_id)
     n = len(fresh)
-    common = dict(check=t.id, scope="host", target=t.required_ratio, hosts_counted=n,
-                  hosts_passing=len(passing), hosts_failing=len(failing),
-                  hosts_unknown=len(unknown), hosts_stale=stale,
-                  failing_hosts=tuple(sorted(failing)), unknown_hosts=tuple(sorted(unknown)))
+
+    def result(status: str, value: float | None, reason: str | None) -> CheckResult:
+        return CheckResult(check=t.id, scope="host", status=status, value=value, reason=reason,
+                           target=t.required_ratio, hosts_counted=n,
+                           hosts_passing=len(passing), hosts_failing=len(failing),
+                           hosts_unknown=len(unknown), hosts_stale=stale,
+                           failing_hosts=tuple(sorted(failing)),
+                           unknown_hosts=tuple(sorted(unknown)))
+
     if n == 0:
-        return CheckResult(status=UNKNOWN, value=None, reason="no host has reported recently",
-                           **common)
+        return result(UNKNOWN, None, "no host has reported recently")
     need = Fraction(str(t.required_ratio)) * n  # exact: 50 % of 4 hosts is 2, not 1.999…
     if len(passing) >= need:
         status, reason = PASS, None
@@ -103,7 +109,7 @@ def _host_scope(t: Target, fresh: list[HostFacts], stale: int, now: float) -> Ch
     else:
         status = UNKNOWN
         reason = f"{len(unknown)} host(s) unknown could decide it"
-    return CheckResult(status=status, value=len(passing) / n, reason=reason, **common)
+    return result(status, len(passing) / n, reason)
 
 
 def _site_scope(t: Target, site_facts: Mapping[str, Any], now: float) -> CheckResult:

@@ -22,7 +22,7 @@ class _Stderr(logging.StreamHandler):
     """Writes to whatever sys.stderr is when a line is emitted."""
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self):
         return sys.stderr
 
     @stream.setter

@@ -32,9 +32,9 @@ def _schema(hint: Any) -> dict:
         return {**_schema(inner), "nullable": True}
     if origin is list:
         return {"type": "array", "maxItems": MAX_LIST, "items": _schema(typing.get_args(hint)[0])}
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return {"$ref": f"#/components/schemas/{hint.__name__}"}
-    return dict(_SCALARS[hint])
+    return dict(_SCALARS[hint])  # type: ignore[call-overload]  # a scalar type, as above
 
 
 def _object(cls: Any) -> dict:
@@ -134,8 +134,8 @@ def spec() -> dict:
             "invalid", "too_large", "body_timeout", "clock_skew", "too_old", "rate_limited",
             "conflict", "busy", "store_error", "not_found"]},
         "field": {"type": "string", "description": "the dotted field at fault"}}}
-    bearer = [{"siteToken": []}]
-    viewer = [{"viewerToken": []}]
+    bearer: list[dict[str, list[str]]] = [{"siteToken": []}]
+    viewer: list[dict[str, list[str]]] = [{"viewerToken": []}]
     unread = {"401": _error("no viewer token, or an unknown or revoked one")}
     scoped = {**unread, "403": _error("the site is outside the viewer's scope"),
               "404": _error("no such site")}
@@ -185,7 +185,7 @@ def _nested() -> list[type]:
     for cls in FACT_TYPES.values():
         for hint in typing.get_type_hints(cls).values():
             for arg in typing.get_args(hint):
-                if dataclasses.is_dataclass(arg) and arg not in out:
+                if isinstance(arg, type) and dataclasses.is_dataclass(arg) and arg not in out:
                     out.append(arg)
     return out
 

@@ -14,7 +14,7 @@ class Refused(Exception):
         extra = dict(self.extra)
         headers = {}
         if "retry_after" in extra:
-            headers["Retry-After"] = str(int(extra.pop("retry_after")) + 1)
+            headers["Retry-After"] = str(int(float(str(extra.pop("retry_after")))) + 1)
         return self.status, {"error": f"{self.vi} / {self.en}", "reason": self.reason,
                              **extra}, headers
 

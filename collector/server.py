@@ -28,12 +28,12 @@ def connection_bound(wanted: int, nofile: int | None = None) -> int:
 
 
 def guarded_protocol(header_timeout: float, max_connections: int) -> type[asyncio.Protocol]:
-    waiting: dict[HttpToolsProtocol, None] = {}  # no headers yet, oldest first
+    waiting: dict[Guarded, None] = {}  # no headers yet, oldest first
 
     class Guarded(HttpToolsProtocol):
         _deadline: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport) -> None:
             super().connection_made(transport)
             if len(self.connections) > max_connections:
                 # at the bound: the connection that has waited longest without sending

@@ -117,7 +117,8 @@ class Reception:
                  windows_batch: Callable[[bytes], Report] | None = None):
         self.world, self.fleet, self.auth, self.limits = world, fleet, auth, limits
         self.counters, self.clock, self.windows_batch = counters, clock, windows_batch
-        self.rate = RateLimiter(limits.reports_per_host_per_minute, limits.burst_per_host)
+        self.rate = RateLimiter(limits.reports_per_host_per_minute, limits.burst_per_host,
+                                clock)  # one clock for every check (tests inject theirs)
         self.ingestor = Ingestor(store, fleet.accept, max_pending=limits.max_pending_reports)
 
     def authenticate(self, authorization: str) -> str:

@@ -61,7 +61,8 @@ def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
             not_pcs=_devices(s),
             expected_hosts=s.get("expected_hosts", int, None),
         )
-        if sites[sid].expected_hosts is not None and sites[sid].expected_hosts < 1:
+        expected = sites[sid].expected_hosts
+        if expected is not None and expected < 1:
             raise s.error("expected_hosts", "at least 1 (the number of PCs at the site)")
         if (sites[sid].latitude is None) != (sites[sid].longitude is None):
             raise s.error("latitude", "give both latitude and longitude, or neither")

@@ -203,7 +203,7 @@ class Store:
     def ingest_batch(self, items: Sequence[Incoming]) -> list[str | Exception]:
         """One transaction for the whole batch; per item: stored, duplicate, conflict,
         foreign (the host belongs to another site), or the error that item alone met."""
-        results = []
+        results: list[str | Exception] = []
         with self._w_lock:
             db = self._w
             db.execute("BEGIN IMMEDIATE")
@@ -278,8 +278,10 @@ class Store:
             rows = self._r.execute(
                 "SELECT host_id, site, hostname, platform, agent_version, source, report_id, "
                 "collected_at, received_at, facts, probes FROM hosts").fetchall()
-        for r in rows:
-            yield HostRow(*r[:9], json.loads(r[9]), json.loads(r[10]))
+        for (host_id, site, hostname, platform, agent_version, source, report_id, collected_at,
+             received_at, facts, probes) in rows:
+            yield HostRow(host_id, site, hostname, platform, agent_version, source, report_id,
+                          collected_at, received_at, json.loads(facts), json.loads(probes))
 
     def record_devices(self, site: str, devices: list[tuple[str, str, str | None]],
                        seen_at: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from yte_compliance.checks.evaluate import CheckResult
 from yte_compliance.checks.targets import Target
@@ -26,10 +27,10 @@ def why_unknown(host: HostRow, facts: list[str]) -> list[str]:
     return out
 
 
-def check_json(r: CheckResult, t: Target, view: SiteView) -> dict:
+def check_json(r: CheckResult, t: Target, view: SiteView) -> dict[str, Any]:
     hosts = {h.host_id: h for h in view.hosts}
     first = t.all_of[0]
-    out = {
+    out: dict[str, Any] = {
         "check": r.check, "title_vi": t.title_vi, "title_en": t.title_en,
         "scope": r.scope, "evidence": t.evidence, "status": r.status,
         "value": r.value, "target": r.target, "reason": r.reason, "source": t.source,
@@ -38,19 +39,20 @@ def check_json(r: CheckResult, t: Target, view: SiteView) -> dict:
         out["hosts"] = {"counted": r.hosts_counted, "passing": r.hosts_passing,
                         "failing": r.hosts_failing, "unknown": r.hosts_unknown,
                         "stale": r.hosts_stale}
-        out["failing_hosts"] = [{"host_id": h, "hostname": hosts[h].hostname}
-                                for h in r.failing_hosts]
+        failing: list[dict[str, Any]] = [{"host_id": h, "hostname": hosts[h].hostname}
+                                         for h in r.failing_hosts]
+        out["failing_hosts"] = failing
         if t.explain:  # which step fails most, and each failing host's own reason
             tally: dict[str, int] = {}
-            for entry in out["failing_hosts"]:
+            for entry in failing:
                 why = hosts[entry["host_id"]].facts.get(t.explain)
                 entry["why"] = why
                 if why:
                     tally[why] = tally.get(why, 0) + 1
             out["failing_reasons"] = dict(sorted(tally.items(), key=lambda kv: -kv[1]))
-        facts = [c.fact for c in t.all_of]
+        judged = [c.fact for c in t.all_of]
         out["unknown_hosts"] = [{"host_id": h, "hostname": hosts[h].hostname,
-                                 "why": why_unknown(hosts[h], facts)}
+                                 "why": why_unknown(hosts[h], judged)}
                                 for h in r.unknown_hosts]
     else:
         out["op"], out["threshold"] = first.op, first.value
@@ -67,9 +69,10 @@ def check_json(r: CheckResult, t: Target, view: SiteView) -> dict:
             out["measurements"] = len(view.bandwidth)
         kind = first.fact.split(".", 1)[0]
         if kind in ("budget", "plan"):
-            facts = view.site_facts
-            out["basis"] = {"security_million_vnd": facts.get(f"{kind}.security_million_vnd"),
-                            "it_total_million_vnd": facts.get(f"{kind}.it_total_million_vnd")}
+            site_facts = view.site_facts
+            out["basis"] = {
+                "security_million_vnd": site_facts.get(f"{kind}.security_million_vnd"),
+                "it_total_million_vnd": site_facts.get(f"{kind}.it_total_million_vnd")}
     return out
 
 
@@ -81,7 +84,8 @@ def devices_json(view: SiteView) -> dict:
         "coverage": {"devices": f.get("coverage.devices"), "covered": f.get("coverage.covered"),
                      "ratio": f.get("coverage.ratio")},
         "devices": [{"ip": d.ip, "mac": d.mac, "vendor": d.vendor, "host_id": d.host_id,
-                     "hostname": names.get(d.host_id), "not_pc": d.not_pc,
+                     "hostname": names.get(d.host_id) if d.host_id else None,
+                     "not_pc": d.not_pc,
                      "first_seen": d.first_seen, "last_seen": d.last_seen,
                      "state": ("not_pc" if d.not_pc else "covered" if d.host_id else "unmanaged")}
                     for d in view.devices],

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.fleet import Bed, make_bed, serving
+from tests.fleet import Bed, Direct, in_process, make_bed, serving
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -30,6 +30,16 @@ def bed(tmp_path) -> Bed:
 
 @pytest.fixture
 def running(bed):
-    """The collector of ``bed`` serving on loopback in this process."""
+    """The collector of ``bed`` as an app in this process, no server: requests go through
+    ``bed.call(method, path, …)``. Tests of the wire itself use ``serving``."""
+    with in_process(bed.config) as app:
+        bed.call = Direct(app)
+        yield bed, app
+
+
+@pytest.fixture
+def served(bed):
+    """The collector of ``bed`` serving on loopback (a uvicorn thread): for agents run as
+    processes, Prometheus, TLS and the wire itself."""
     with serving(bed.config) as app:
         yield bed, app

@@ -76,6 +76,7 @@ class Bed:
     tokens: dict[str, str]
     port: int
     viewer: str = ""  # a province viewer: reads every site
+    call: Any = None  # with the in-process app (conftest's `running`): Direct(app)
 
     @property
     def url(self) -> str:
@@ -161,3 +162,63 @@ def serving(config: Path, clock: Callable[[], float] | None = None) -> Iterator[
         server.should_exit = True
         thread.join(timeout=10)
         app.state.close()
+
+
+class Direct:
+    """Requests through the collector's ASGI app in this process: no server, no socket.
+    Called like ``http`` with a path instead of a URL: (status, headers, body)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    def __call__(self, method: str, path: str, body: Any = None, token: str | None = None,
+                 headers: dict[str, str] | None = None, raw: bytes | None = None
+                 ) -> tuple[int, dict[str, str], bytes]:
+        import asyncio
+
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        h = {"content-type": "application/json", "content-length": str(len(data)),
+             **{k.lower(): v for k, v in (headers or {}).items()}}
+        if token:
+            h["authorization"] = f"Bearer {token}"
+        path, _, query = path.partition("?")
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": query.encode(), "root_path": "",
+                 "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in h.items()],
+                 "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 80)}
+        messages = [{"type": "http.request", "body": data, "more_body": False}]
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        asyncio.run(self.app(scope, receive, send))
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        out = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, out
+
+
+@contextmanager
+def in_process(config: Path, clock: Callable[[], float] | None = None) -> Iterator[Any]:
+    """The collector of ``config`` as an app in this process, without a server."""
+    from yte_compliance.apps.serve import collector_app
+    from yte_compliance.collector.config import load_collector_config
+
+    cfg = load_collector_config(config)
+    app = collector_app(cfg) if clock is None else collector_app(cfg, clock)
+    try:
+        yield app
+    finally:
+        app.state.close()
+
+
+@contextmanager
+def calling(bed: Bed, clock: Callable[[], float] | None = None) -> Iterator[Any]:
+    """``bed``'s collector in this process; ``bed.call`` sends it requests."""
+    with in_process(bed.config, clock) as app:
+        bed.call = Direct(app)
+        yield app

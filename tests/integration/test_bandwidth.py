@@ -85,8 +85,8 @@ def test_agent_within_10_percent_of_iperf3(shaped, mbit):
     assert facts["latency_ms"] > 0
 
 
-def test_one_site_one_test_at_a_time(running):
-    bed, app = running
+def test_one_site_one_test_at_a_time(served):
+    bed, app = served
     token = bed.tokens["tyt-xa-a"]
     answers = []
 

@@ -31,9 +31,9 @@ def bed(tmp_path):
 
 
 @pytest.fixture
-def prometheus(running, tmp_path):
+def prometheus(served, tmp_path):
     binary = need_binary("prometheus")
-    bed, _ = running
+    bed, _ = served
     port = free_port()
     cfg = tmp_path / "prometheus.yml"
     cfg.write_text(f"""global:
@@ -76,8 +76,8 @@ def query(base, promql):
     return answer["data"]["result"]
 
 
-def test_promql_matches_the_evaluation(running, prometheus, tmp_path):
-    bed, _ = running
+def test_promql_matches_the_evaluation(served, prometheus, tmp_path):
+    bed, _ = served
     now = time.time()
     reports = {
         "bv-tinh": [make_report("bv-tinh", "h1", collected_at=now),

@@ -3,14 +3,14 @@
 import json
 import time
 
-from tests.fleet import http, make_report, serving
+from tests.fleet import calling, make_report
 from yte_compliance.collector.tokens import new_token
 
 NOW = time.time()
 
 
 def post(bed, rep, token):
-    return http("POST", bed.url + "/api/v1/reports", rep, token=token)
+    return bed.call("POST", "/api/v1/reports", rep, token=token)
 
 
 def test_revoked_token_is_refused_at_once(running):
@@ -46,7 +46,7 @@ def test_reused_report_id_with_other_content_is_409_and_the_first_stays(running)
     status, _, body = post(bed, other, tok)
     assert status == 409 and json.loads(body)["field"] == "report_id"
     assert app.state.store.report_count() == 1
-    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
+    detail = json.loads(bed.call("GET", "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
     assert next(c for c in detail["checks"] if c["check"] == "pc.firewall")["status"] == "pass"
 
 
@@ -63,7 +63,7 @@ def test_rate_limit_per_host_with_retry_after(tmp_path):
 
     bed = make_bed(tmp_path / "c", extra="limits:\n  reports_per_host_per_minute: 1\n"
                                          "  burst_per_host: 3\n")
-    with serving(bed.config):
+    with calling(bed):
         tok = bed.tokens["tyt-xa-a"]
         codes = [post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW - i), tok)[0]
                  for i in range(4)]
@@ -80,13 +80,13 @@ def test_refusals_are_counted_by_reason_and_no_log_line_holds_a_token(running, c
     post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW), tok_a)  # stored
     post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW), tok_b)  # forbidden
     post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW), tok_a[:-3] + "AAA")  # 401
-    http("POST", bed.url + "/api/v1/reports", raw=b"{nope", token=tok_a)  # invalid
-    http("POST", bed.url + "/api/v1/reports", make_report("tyt-xa-a", "h1", collected_at=NOW),
+    bed.call("POST", "/api/v1/reports", raw=b"{nope", token=tok_a)  # invalid
+    bed.call("POST", "/api/v1/reports", make_report("tyt-xa-a", "h1", collected_at=NOW),
          headers={"X-Token": tok_a})  # token in the wrong header
     snap = app.state.counters.snapshot()
     assert snap["results"] == {"accepted": 1}
     assert snap["rejected"] == {"forbidden": 1, "unauthorized": 2, "invalid": 1}
-    metrics = http("GET", bed.url + "/metrics", token=bed.viewer)[2].decode()
+    metrics = bed.call("GET", "/metrics", token=bed.viewer)[2].decode()
     assert 'yte_collector_reports_rejected_total{reason="unauthorized"} 2.0' in metrics
     logged = capfd.readouterr().err
     lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.fleet import SITES_YAML, http, make_bed, make_report, serving
+from tests.fleet import SITES_YAML, calling, make_bed, make_report
 from yte_compliance.agent.discover import sweep_targets, vendor_of
 from yte_compliance.collector.sites import load_sites, normalize_mac
 from yte_compliance.core.yamlconf import ConfigError
@@ -57,30 +57,30 @@ def test_coverage_through_the_api(tmp_path):
                                "    district: Đức Trọng\n    subnets: [198.18.1.0/24]\n"
                                "    devices:\n      - {mac: 02-00-00-00-00-05, kind: printer}\n")
     bed = make_bed(tmp_path / "c", sites_yaml=sites)
-    with serving(bed.config):
+    with calling(bed):
         tok = bed.tokens["tyt-xa-a"]
-        assert json.loads(http("GET", bed.url + "/api/v1/discovery/subnets", token=tok)[2]) == {
+        assert json.loads(bed.call("GET", "/api/v1/discovery/subnets", token=tok)[2]) == {
             "site": "tyt-xa-a", "subnets": ["198.18.1.0/24"]}
-        before = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
+        before = json.loads(bed.call("GET", "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
         cov = next(c for c in before["checks"] if c["check"] == "site.agent_coverage")
         assert cov["status"] == "unknown"  # never swept: unknown, not 0 %
         for i in (1, 2):
             rep = make_report("tyt-xa-a", f"h{i}", collected_at=time.time())
             rep["probes"]["hardware"]["facts"]["mac_addresses"] = [f"02:00:00:00:00:0{i}"]
-            assert http("POST", bed.url + "/api/v1/reports", rep, token=tok)[0] == 201
+            assert bed.call("POST", "/api/v1/reports", rep, token=tok)[0] == 201
         found = {"scanned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "devices": [
             {"ip": f"198.18.1.1{i}", "mac": f"02:00:00:00:00:0{i}", "vendor": None}
             for i in range(1, 6)] + [{"ip": "198.19.9.9", "mac": "02:00:00:00:00:09"}]}
-        status, _, body = http("POST", bed.url + "/api/v1/discoveries", found, token=tok)
+        status, _, body = bed.call("POST", "/api/v1/discoveries", found, token=tok)
         assert status == 201 and json.loads(body) == {"stored": 5, "refused_outside_subnets": 1}
-        devices = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a/devices",
+        devices = json.loads(bed.call("GET", "/api/v1/sites/tyt-xa-a/devices",
                                   token=bed.viewer)[2])
         assert devices["coverage"] == {"devices": 4, "covered": 2, "ratio": 0.5}
         states = {d["ip"]: d["state"] for d in devices["devices"]}
         assert states == {"198.18.1.11": "covered", "198.18.1.12": "covered",
                           "198.18.1.13": "unmanaged", "198.18.1.14": "unmanaged",
                           "198.18.1.15": "not_pc"}
-        metrics = http("GET", bed.url + "/metrics", token=bed.viewer)[2].decode()
+        metrics = bed.call("GET", "/metrics", token=bed.viewer)[2].decode()
         assert 'yte_site_agent_coverage_ratio{site="tyt-xa-a"} 0.5' in metrics
         assert 'yte_site_devices{site="tyt-xa-a",state="unmanaged"} 2.0' in metrics
 

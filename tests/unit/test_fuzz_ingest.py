@@ -7,7 +7,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fleet import http, make_report
+from tests.fleet import make_report
 from yte_compliance.core.report import ReportError, parse_report
 
 BASE = make_report("tyt-xa-a", "h-fuzz", collected_at=time.time() - 60)
@@ -57,7 +57,7 @@ def test_no_5xx_no_partial_store(running, obj):
     bed, app = running
     before = app.state.store.report_count()
     body = json.dumps(obj, allow_nan=True).encode()
-    status, _, answer = http("POST", bed.url + "/api/v1/reports", raw=body,
+    status, _, answer = bed.call("POST", "/api/v1/reports", raw=body,
                              token=bed.tokens["tyt-xa-a"])
     assert status < 500, answer
     after = app.state.store.report_count()
@@ -80,8 +80,8 @@ def test_deep_nesting_and_huge_bodies(running):
     bed, app = running
     tok = bed.tokens["tyt-xa-a"]
     deep = b"[" * 200_000 + b"]" * 200_000
-    status, _, _ = http("POST", bed.url + "/api/v1/reports", raw=deep[: 1 << 20], token=tok)
+    status, _, _ = bed.call("POST", "/api/v1/reports", raw=deep[: 1 << 20], token=tok)
     assert status in (400, 413)
-    status, _, _ = http("POST", bed.url + "/api/v1/reports", raw=b'{"a":' * 50_000, token=tok)
+    status, _, _ = bed.call("POST", "/api/v1/reports", raw=b'{"a":' * 50_000, token=tok)
     assert status == 400
     assert app.state.store.report_count() == 0

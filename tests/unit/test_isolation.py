@@ -7,18 +7,18 @@ import time
 
 from click.testing import CliRunner
 
-from tests.fleet import SITES_YAML, http, make_bed, make_report, serving
+from tests.fleet import SITES_YAML, calling, make_bed, make_report
 from yte_compliance.collector.store import FOREIGN, STORED, HostRow, Incoming, Store
 
 NOW = time.time()
 
 
 def post(bed, rep, token):
-    return http("POST", bed.url + "/api/v1/reports", rep, token=token)
+    return bed.call("POST", "/api/v1/reports", rep, token=token)
 
 
 def post_raw(bed, body: bytes, token):
-    return http("POST", bed.url + "/api/v1/reports", raw=body, token=token)
+    return bed.call("POST", "/api/v1/reports", raw=body, token=token)
 
 
 def site_hosts(app, site: str) -> set[str]:
@@ -36,7 +36,7 @@ def test_a_site_token_cannot_take_over_another_sites_host(running):
     assert status == 403 and answer["reason"] == "host_of_other_site", answer
     assert site_hosts(app, "bv-tinh") == {"h-bv-1"} and site_hosts(app, "tyt-xa-a") == set()
     assert app.state.store.report_count("tyt-xa-a") == 0  # nothing of it was kept
-    metrics = http("GET", bed.url + "/metrics", token=bed.viewer)[2].decode()
+    metrics = bed.call("GET", "/metrics", token=bed.viewer)[2].decode()
     assert 'yte_collector_reports_rejected_total{reason="host_of_other_site"} 1.0' in metrics
     # the hospital's PC keeps reporting into its own site
     assert post(bed, make_report("bv-tinh", "h-bv-1", collected_at=NOW + 1),
@@ -47,14 +47,14 @@ def test_moving_a_pc_is_an_operators_logged_command(tmp_path):
     from yte_compliance.cli import main as yte
 
     bed = make_bed(tmp_path / "c")
-    with serving(bed.config) as app:
+    with calling(bed) as app:
         assert post(bed, make_report("bv-tinh", "pc-9", collected_at=NOW),
                     bed.tokens["bv-tinh"])[0] == 201
     done = CliRunner().invoke(yte, ["collector", "host", "move", "-c", str(bed.config), "pc-9",
                                           "tyt-xa-a"])
     assert done.exit_code == 0, done.output
     assert "bv-tinh → tyt-xa-a" in done.output and '"event": "host_moved"' in done.output
-    with serving(bed.config) as app:
+    with calling(bed) as app:
         assert site_hosts(app, "tyt-xa-a") == {"pc-9"}
         assert post(bed, make_report("tyt-xa-a", "pc-9", collected_at=NOW + 1),
                     bed.tokens["tyt-xa-a"])[0] == 201
@@ -142,7 +142,7 @@ def test_invented_hosts_are_refused_beyond_the_sites_limit(tmp_path):
                                "    district: Đức Trọng\n    expected_hosts: 4\n")
     bed = make_bed(tmp_path / "c", sites_yaml=sites, extra="limits:\n  new_host_margin: 0.25\n")
     tok = bed.tokens["tyt-xa-a"]
-    with serving(bed.config) as app:
+    with calling(bed) as app:
         codes = [post(bed, make_report("tyt-xa-a", f"pc-{i}", collected_at=NOW), tok)[0]
                  for i in range(8)]
         assert codes == [201] * 5 + [403] * 3  # 4 PCs declared, 25 % margin: 5
@@ -153,7 +153,7 @@ def test_invented_hosts_are_refused_beyond_the_sites_limit(tmp_path):
         assert post(bed, make_report("bv-tinh", "pc-x", collected_at=NOW),
                     bed.tokens["bv-tinh"])[0] == 201
         assert len(site_hosts(app, "tyt-xa-a")) == 5
-        metrics = http("GET", bed.url + "/metrics", token=bed.viewer)[2].decode()
+        metrics = bed.call("GET", "/metrics", token=bed.viewer)[2].decode()
         assert 'yte_collector_new_hosts_refused_total{site="tyt-xa-a"} 4.0' in metrics
         assert 'yte_collector_reports_rejected_total{reason="host_limit"} 4.0' in metrics
 

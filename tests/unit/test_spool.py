@@ -46,8 +46,8 @@ def test_refused_report_is_set_aside_with_its_reason(tmp_path):
     assert "400" in reason and spool.pending() == []
 
 
-def test_agent_once_fails_when_collector_is_down_and_delivers_later(running, tmp_path):
-    bed, app = running
+def test_agent_once_fails_when_collector_is_down_and_delivers_later(served, tmp_path):
+    bed, app = served
     down_url = f"http://127.0.0.1:{free_port()}"
     (tmp_path / "token").write_text(bed.tokens["tyt-xa-a"])
     (tmp_path / "token").chmod(0o600)

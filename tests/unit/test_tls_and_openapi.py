@@ -8,7 +8,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from tests.conftest import need_binary
-from tests.fleet import ROOT, http, make_bed, serving
+from tests.fleet import ROOT, make_bed, serving
 from yte_compliance.collector.openapi import render
 
 
@@ -85,6 +85,6 @@ def test_openapi_is_generated_checked_in_served_and_valid(running):
     checked_in = (ROOT / "docs/openapi.yaml").read_text()
     assert checked_in == render(), (
         "regenerate: python -m yte_compliance.collector.openapi > docs/openapi.yaml")
-    status, _, served = http("GET", bed.url + "/openapi.yaml", token=bed.viewer)
+    status, _, served = bed.call("GET", "/openapi.yaml", token=bed.viewer)
     assert status == 200 and served.decode() == checked_in
     validate(yaml.safe_load(checked_in))

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from tests.fleet import SITES_YAML, http, make_report, serving
+from tests.fleet import SITES_YAML, calling, make_report
 from yte_compliance.collector.tokens import new_token, parse_stored, verify
 
 
@@ -45,11 +45,11 @@ def test_token_hash_listed_in_the_sites_file_is_accepted(tmp_path):
     sites = SITES_YAML.replace("    district: Đức Trọng\n",
                                f"    district: Đức Trọng\n    token_hashes: ['{stored.encoded()}']\n")
     bed = make_bed(tmp_path / "c", sites_yaml=sites)
-    with serving(bed.config):
+    with calling(bed):
         rep = make_report("tyt-xa-a", "h1", collected_at=time.time())
-        status, _, body = http("POST", bed.url + "/api/v1/reports", rep, token=token)
+        status, _, body = bed.call("POST", "/api/v1/reports", rep, token=token)
         assert status == 201, body
-        status, _, body = http("POST", bed.url + "/api/v1/reports",
+        status, _, body = bed.call("POST", "/api/v1/reports",
                                make_report("bv-tinh", "h2", collected_at=time.time()),
                                token=token)
         assert status == 403 and "tyt-xa-a" in json.loads(body)["error"]

@@ -7,7 +7,6 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fleet import http
 from yte_compliance.agent.identity import host_id_from_machine_id
 from yte_compliance.agent.probes.windows import SOURCES
 from yte_compliance.agent.replay import batch_from_folder
@@ -30,10 +29,10 @@ def envelope(site="tyt-xa-a", **over):
 
 def test_batch_is_parsed_into_a_report_and_stored(running):
     bed, app = running
-    status, _, body = http("POST", bed.url + "/api/v1/windows-batches", envelope(),
+    status, _, body = bed.call("POST", "/api/v1/windows-batches", envelope(),
                            token=bed.tokens["tyt-xa-a"])
     assert status == 201, body
-    detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
+    detail = json.loads(bed.call("GET", "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
     checks = {c["check"]: c for c in detail["checks"]}
     assert checks["pc.antivirus"]["status"] == "pass"
     assert checks["pc.ram_ssd"]["failing_hosts"][0]["hostname"] == "TYT-XA-A-PC01"  # 4 GB, HDD
@@ -45,14 +44,14 @@ def test_batch_is_parsed_into_a_report_and_stored(running):
 def test_bad_batches_are_400_naming_the_field_and_other_sites_403(running):
     bed, _ = running
     tok = bed.tokens["tyt-xa-a"]
-    url = bed.url + "/api/v1/windows-batches"
+    url = "/api/v1/windows-batches"
     for obj, field in ((envelope(batch={"evil": {"ok": True}}), "batch.evil"),
                        (envelope(host_id="Not An Id"), "host_id"),
                        (envelope(collected_at="yesterday"), "collected_at")):
-        status, _, body = http("POST", url, obj, token=tok)
+        status, _, body = bed.call("POST", url, obj, token=tok)
         assert status == 400 and json.loads(body)["field"] == field
-    assert http("POST", url, envelope(site="bv-tinh"), token=tok)[0] == 403
-    assert http("POST", url, envelope())[0] == 401
+    assert bed.call("POST", url, envelope(site="bv-tinh"), token=tok)[0] == 403
+    assert bed.call("POST", url, envelope())[0] == 401
 
 
 json_values = st.recursive(

@@ -76,6 +76,7 @@ def parse_yaml(text: str, name: str | Path) -> Any:
 
 
 _MISSING = object()
+Key = str | int  # YAML keys: names, and years in declarations
 
 
 class Section:
@@ -88,17 +89,17 @@ class Section:
             raise ConfigError(file, line, where, "expected a mapping (key: value)")
         self.node = node
         self.line = getattr(node, "line", None)
-        self._seen: set[str] = set()
+        self._seen: set[Key] = set()
 
-    def error(self, key: str | None, message: str) -> ConfigError:
+    def error(self, key: Key | None, message: str) -> ConfigError:
         line = self.node.key_lines.get(key, self.line) if hasattr(self.node, "key_lines") else None
-        name = f"{self.where}.{key}" if key and self.where else (key or self.where)
+        name = f"{self.where}.{key}" if key and self.where else str(key or self.where)
         return ConfigError(self.file, line, name, message)
 
-    def has(self, key: str) -> bool:
+    def has(self, key: Key) -> bool:
         return key in self.node
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+    def get(self, key: Key, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
         self._seen.add(key)
         if key not in self.node or self.node[key] is None:
             if default is _MISSING:
@@ -135,11 +136,11 @@ class Section:
                 raise self.error(key, f"expected a date YYYY-MM-DD (got {value!r})") from None
         return value
 
-    def section(self, key: str, default: Any = _MISSING) -> Section | Any:
+    def section(self, key: Key, default: Any = _MISSING) -> Section | Any:
         value = self.get(key, dict, default)
         if value is default:
             return value
-        return Section(value, self.file, f"{self.where}.{key}" if self.where else key)
+        return Section(value, self.file, f"{self.where}.{key}" if self.where else str(key))
 
     def items(self, key: str, default: Any = _MISSING) -> list[tuple[str, Any]] | Any:
         """A list value, each entry with its dotted location for nested errors."""
@@ -152,7 +153,7 @@ class Section:
     def finish(self) -> None:
         for key in self.node:
             if key not in self._seen:
-                hint = difflib.get_close_matches(str(key), sorted(self._seen), n=1)
+                hint = difflib.get_close_matches(str(key), sorted(map(str, self._seen)), n=1)
                 extra = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise self.error(key, f"unknown key{extra}")
 
