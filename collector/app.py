@@ -5,6 +5,7 @@ responses. POST /api/v1/reports, the hot path, is plain ASGI without middleware.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from html import escape
 
 from starlette.applications import Starlette
@@ -15,15 +16,19 @@ from starlette.routing import Route
 
 from yte_compliance import __version__
 from yte_compliance.collector import log
-from yte_compliance.collector.discovery import routes as discovery_routes
+from yte_compliance.collector.app_agents import ROUTES as AGENT_ROUTES
 from yte_compliance.collector.openapi import render as render_openapi
 from yte_compliance.collector.refusal import Refused
 from yte_compliance.collector.service import Answer, Collector
-from yte_compliance.collector.speedtest import routes as speedtest_routes
 from yte_compliance.core.protocol import IPV6_LARGE_BYTES, IPV6_LARGE_PATH, REPORTS_PATH
 
 IPV6_LARGE = (b"yte-ipv6-path-mtu-check " * (IPV6_LARGE_BYTES // 24 + 1))[:IPV6_LARGE_BYTES]
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the text exposition format
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _collector(request: Request) -> Collector:
+    return request.app.state.collector
 
 
 def _auth(request: Request) -> str:
@@ -35,33 +40,128 @@ def _json(answer: Answer) -> Response:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _reading(handler: Handler) -> Handler:
+    """A read endpoint: a refusal becomes its JSON answer."""
+    async def guarded(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Refused as r:
+            return _json(r.answer())
+    return guarded
+
+
+async def _submit(request: Request, windows: bool) -> Response:
+    return _json(await _collector(request).reception.submit(
+        _auth(request), request.headers.get("content-length", ""), request.stream(),
+        request.client.host if request.client else None, windows=windows))
+
+
+async def post_windows_batch(request: Request) -> Response:
+    """Windows 7 (PowerShell 2.0): raw sources in, parsed by the agent's parsers."""
+    return await _submit(request, windows=True)
+
+
+async def post_report(request: Request) -> Response:  # reached only when wrapped
+    return await _submit(request, windows=False)
+
+
+async def ipv6_large(request: Request) -> Response:
+    """A fixed 4,000-byte answer: arriving whole over IPv6 shows path MTU works."""
+    return Response(IPV6_LARGE, media_type="application/octet-stream")
+
+
+@_reading
+async def get_sites(request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(_collector(request).reading.sites,
+                                                _auth(request)))
+
+
+@_reading
+async def get_site(request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(
+        _collector(request).reading.site, _auth(request), request.path_params["site"]))
+
+
+@_reading
+async def get_devices(request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(
+        _collector(request).reading.devices, _auth(request), request.path_params["site"]))
+
+
+@_reading
+async def get_metrics(request: Request) -> Response:
+    gz = "gzip" in request.headers.get("accept-encoding", "")
+    body = await run_in_threadpool(_collector(request).reading.metrics, _auth(request), gz)
+    return Response(body, media_type=METRICS_TYPE,
+                    headers={"Content-Encoding": "gzip"} if gz else {})
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "version": __version__,
+                         "sites": len(_collector(request).world.sites)})
+
+
+@_reading
+async def get_openapi(request: Request) -> Response:
+    _collector(request).reading.scope(_auth(request))
+    return Response(request.app.state.openapi, media_type="application/yaml")
+
+
+@_reading
+async def landing(request: Request) -> Response:
+    sites = _collector(request).world.sites
+    scope = _collector(request).reading.scope(_auth(request))
+    readable = scope.site_ids(sites)
+    count = len(sites) if readable is None else len(readable)
+    links = [("/metrics", "Chỉ số Prometheus / Prometheus metrics"),
+             ("/api/v1/sites", "Các cơ sở và mức đạt / sites and compliance (JSON)"),
+             ("/openapi.yaml", "Mô tả API / API description (OpenAPI)"),
+             ("/healthz", "Tình trạng / health")]
+    items = "".join(f'<li><a href="{u}">{escape(t)}</a></li>' for u, t in links)
+    return HTMLResponse(
+        f"<!doctype html><html lang=vi><meta charset=utf-8><title>yte collector</title>"
+        f"<h1>yte-compliance — máy thu thập / collector {__version__}</h1>"
+        f"<p>{count} cơ sở / sites ({escape(scope.text())})</p><ul>{items}</ul></html>")
+
+
 def build_app(collector: Collector) -> FastPath:
     """The ASGI application of ``collector`` (see service.open_collector)."""
-    reception, reading = collector.reception, collector.reading
-    sites = collector.world.sites
-    openapi = render_openapi().encode("utf-8")  # docs/openapi.yaml is the same text
+    app = Starlette(routes=[
+        Route("/", landing),
+        Route("/healthz", healthz),
+        Route("/metrics", get_metrics),
+        Route("/openapi.yaml", get_openapi),
+        Route(REPORTS_PATH, post_report, methods=["POST"]),
+        Route("/api/v1/windows-batches", post_windows_batch, methods=["POST"]),
+        *AGENT_ROUTES,
+        Route(IPV6_LARGE_PATH, ipv6_large),
+        Route("/api/v1/sites", get_sites),
+        Route("/api/v1/sites/{site}", get_site),
+        Route("/api/v1/sites/{site}/devices", get_devices),
+    ])
+    app.state.collector = collector
+    app.state.openapi = render_openapi().encode("utf-8")  # docs/openapi.yaml is the same
+    log.event("collector_loaded", sites=len(collector.world.sites),
+              targets=len(collector.world.targets), database=str(collector.cfg.database),
+              tls=collector.cfg.tls_cert_file is not None)
+    return FastPath(app, collector)
 
-    def reading_endpoint(handler):
-        """A read endpoint: a refusal becomes its JSON answer."""
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Refused as r:
-                return _json(r.answer())
-        return guarded
 
-    async def post_windows_batch(request: Request) -> Response:
-        """Windows 7 (PowerShell 2.0): raw sources in, parsed by the agent's parsers."""
-        return _json(await reception.submit(
-            _auth(request), request.headers.get("content-length", ""), request.stream(),
-            request.client.host if request.client else None, windows=True))
+class FastPath:
+    """The ASGI app: POST /api/v1/reports straight to the reception, the rest to
+    Starlette. ``state`` is the collector behind it (tests and the demo read it)."""
 
-    async def post_report(request: Request) -> Response:  # reached only when wrapped
-        return _json(await reception.submit(
-            _auth(request), request.headers.get("content-length", ""), request.stream(),
-            request.client.host if request.client else None))
+    def __init__(self, app: Starlette, collector: Collector):
+        self.app, self.state = app, collector
 
-    async def fast_post_report(scope, receive, send) -> None:
+    async def __call__(self, scope, receive, send) -> None:
+        if (scope["type"] == "http" and scope["method"] == "POST"
+                and scope["path"] == REPORTS_PATH):
+            await self.post_report(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def post_report(self, scope, receive, send) -> None:
         headers = dict(scope["headers"])
 
         async def chunks():
@@ -73,7 +173,7 @@ def build_app(collector: Collector) -> FastPath:
                 yield message.get("body", b"")
                 more = message.get("more_body", False)
 
-        status, answer, extra = await reception.submit(
+        status, answer, extra = await self.state.reception.submit(
             headers.get(b"authorization", b"").decode("latin-1"),
             headers.get(b"content-length", b"").decode("latin-1"), chunks(),
             scope["client"][0] if scope.get("client") else None)
@@ -84,91 +184,3 @@ def build_app(collector: Collector) -> FastPath:
         await send({"type": "http.response.start", "status": status,
                     "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
-
-    def site_of_request(request: Request) -> str:
-        return reception.authenticate(_auth(request))
-
-    async def ipv6_large(request: Request) -> Response:
-        """A fixed 4,000-byte answer: arriving whole over IPv6 shows path MTU works."""
-        return Response(IPV6_LARGE, media_type="application/octet-stream")
-
-    @reading_endpoint
-    async def get_sites(request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(reading.sites, _auth(request)))
-
-    @reading_endpoint
-    async def get_site(request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(
-            reading.site, _auth(request), request.path_params["site"]))
-
-    @reading_endpoint
-    async def get_devices(request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(
-            reading.devices, _auth(request), request.path_params["site"]))
-
-    @reading_endpoint
-    async def get_metrics(request: Request) -> Response:
-        gz = "gzip" in request.headers.get("accept-encoding", "")
-        body = await run_in_threadpool(reading.metrics, _auth(request), gz)
-        return Response(body, media_type=METRICS_TYPE,
-                        headers={"Content-Encoding": "gzip"} if gz else {})
-
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": __version__, "sites": len(sites)})
-
-    @reading_endpoint
-    async def get_openapi(request: Request) -> Response:
-        reading.scope(_auth(request))
-        return Response(openapi, media_type="application/yaml")
-
-    @reading_endpoint
-    async def landing(request: Request) -> Response:
-        scope = reading.scope(_auth(request))
-        readable = scope.site_ids(sites)
-        count = len(sites) if readable is None else len(readable)
-        links = [("/metrics", "Chỉ số Prometheus / Prometheus metrics"),
-                 ("/api/v1/sites", "Các cơ sở và mức đạt / sites and compliance (JSON)"),
-                 ("/openapi.yaml", "Mô tả API / API description (OpenAPI)"),
-                 ("/healthz", "Tình trạng / health")]
-        items = "".join(f'<li><a href="{u}">{escape(t)}</a></li>' for u, t in links)
-        return HTMLResponse(
-            f"<!doctype html><html lang=vi><meta charset=utf-8><title>yte collector</title>"
-            f"<h1>yte-compliance — máy thu thập / collector {__version__}</h1>"
-            f"<p>{count} cơ sở / sites ({escape(scope.text())})</p><ul>{items}</ul></html>")
-
-    app = Starlette(routes=[
-        Route("/", landing),
-        Route("/healthz", healthz),
-        Route("/metrics", get_metrics),
-        Route("/openapi.yaml", get_openapi),
-        Route(REPORTS_PATH, post_report, methods=["POST"]),
-        Route("/api/v1/windows-batches", post_windows_batch, methods=["POST"]),
-        *speedtest_routes(collector.leases, site_of_request),
-        Route(IPV6_LARGE_PATH, ipv6_large),
-        *discovery_routes(collector, site_of_request=site_of_request),
-        Route("/api/v1/sites", get_sites),
-        Route("/api/v1/sites/{site}", get_site),
-        Route("/api/v1/sites/{site}/devices", get_devices),
-    ])
-    log.event("collector_loaded", sites=len(sites), targets=len(collector.world.targets),
-              database=str(collector.cfg.database), tls=collector.cfg.tls_cert_file is not None)
-    return FastPath(app, fast_post_report, collector)
-
-
-class FastPath:
-    """The ASGI app: POST /api/v1/reports straight to its handler, the rest to Starlette."""
-
-    def __init__(self, app: Starlette, post_report, collector: Collector):
-        self.app, self.post_report, self.collector = app, post_report, collector
-
-    @property
-    def state(self) -> Collector:
-        """The collector behind the app (tests and the demo read its store and fleet)."""
-        return self.collector
-
-    async def __call__(self, scope, receive, send) -> None:
-        if (scope["type"] == "http" and scope["method"] == "POST"
-                and scope["path"] == REPORTS_PATH):
-            await self.post_report(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)

@@ -1,0 +1,165 @@
+"""HTTP for what agents call besides reports: the speed-test lease and streams (one site,
+one test at a time) and the LAN scanner's subnets and results. Each endpoint takes the
+site token; the streams also the site's lease. Thin: the logic is in speedtest.py and
+discovery.py."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from yte_compliance.collector import log
+from yte_compliance.collector.discovery import accept_discovery
+from yte_compliance.collector.refusal import Refused
+from yte_compliance.collector.service import Collector
+from yte_compliance.collector.speedtest import BLOCK
+from yte_compliance.collector.store import SeenDevice
+
+
+def _collector(request: Request) -> Collector:
+    return request.app.state.collector
+
+
+def _site(request: Request) -> str:
+    return _collector(request).reception.authenticate(request.headers.get("authorization", ""))
+
+
+def _leased_site(request: Request) -> str:
+    site = _site(request)
+    if not _collector(request).leases.check(site, request.query_params.get("lease", "")):
+        raise Refused(403, "no_lease", "không giữ quyền đo của cơ sở",
+                      "no valid speed-test lease for this site: ask POST "
+                      "/api/v1/speedtest/lease first")
+    return site
+
+
+def _refusals(handler):
+    async def guarded(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Refused as r:
+            return r.response()
+    return guarded
+
+
+_BUSY = ("quá nhiều luồng đo", "too many speed-test streams")
+
+
+@_refusals
+async def speedtest_lease(request: Request) -> Response:
+    site = _site(request)
+    try:
+        host_id = str((await request.json())["host_id"])[:64]
+    except (ValueError, KeyError, TypeError):
+        raise Refused(400, "invalid", "thiếu host_id", "body must be {\"host_id\": …}",
+                      field="host_id") from None
+    leases = _collector(request).leases
+    lease, why, wait = leases.request(site, host_id)
+    if lease is None:
+        return JSONResponse({"granted": False, "reason": why, "retry_after": round(wait)})
+    log.event("speedtest_lease", site=site, host=host_id)
+    return JSONResponse({"granted": True, "lease_id": lease.lease_id,
+                         "expires_at": lease.expires_at,
+                         "max_bytes_per_stream": leases.limits.max_bytes_per_stream})
+
+
+@_refusals
+async def speedtest_release(request: Request) -> Response:
+    _collector(request).leases.release(_site(request), request.path_params["lease"])
+    return Response(status_code=204)
+
+
+@_refusals
+async def speedtest_ping(request: Request) -> Response:
+    _site(request)
+    return Response(b"pong", media_type="text/plain")
+
+
+@_refusals
+async def speedtest_download(request: Request) -> Response:
+    _leased_site(request)
+    leases = _collector(request).leases
+    try:
+        wanted = int(request.query_params.get("bytes", "0"))
+    except ValueError:
+        wanted = 0
+    cap = leases.limits.max_bytes_per_stream
+    total = max(0, min(wanted or cap, cap))
+    if not leases.open_stream():
+        raise Refused(503, "busy", *_BUSY, retry_after=10)
+
+    async def body():
+        try:
+            left = total
+            while left > 0:
+                chunk = BLOCK if left >= len(BLOCK) else BLOCK[:left]
+                left -= len(chunk)
+                yield chunk
+        finally:
+            leases.close_stream()
+
+    return StreamingResponse(body(), media_type="application/octet-stream",
+                             headers={"Content-Length": str(total), "Cache-Control": "no-store"})
+
+
+@_refusals
+async def speedtest_upload(request: Request) -> Response:
+    _leased_site(request)
+    leases = _collector(request).leases
+    if not leases.open_stream():
+        raise Refused(503, "busy", *_BUSY, retry_after=10)
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > leases.limits.max_bytes_per_stream:
+                raise Refused(413, "too_large", "vượt giới hạn một lần đo",
+                              "more than the bytes allowed per stream")
+    except ClientDisconnect:
+        pass  # the agent stops when its time is up: what arrived is what counts
+    finally:
+        leases.close_stream()
+    return JSONResponse({"bytes": received})
+
+
+@_refusals
+async def discovery_subnets(request: Request) -> Response:
+    """What the site's scanner may sweep: its subnets from the sites file, nothing else."""
+    site = _site(request)
+    return JSONResponse({"site": site,
+                         "subnets": list(_collector(request).world.sites[site].subnets)})
+
+
+@_refusals
+async def post_discovery(request: Request) -> Response:
+    c = _collector(request)
+    site = _site(request)
+    body = await c.reception.read_body(request.headers.get("content-length", ""),
+                                       request.stream())
+    try:
+        obj = json.loads(body)
+    except ValueError as e:
+        raise Refused(400, "invalid", "kết quả quét không hợp lệ", f"invalid JSON: {e}") from None
+    seen_at, accepted, outside = accept_discovery(c.world.sites[site], obj, c.clock(),
+                                                  c.cfg.limits.max_clock_skew_seconds)
+    await run_in_threadpool(c.store.record_devices, site, accepted, seen_at)
+    c.fleet.saw_devices(site, [SeenDevice(site, m, i, v, seen_at, seen_at)
+                               for m, i, v in accepted])
+    log.event("discovery_stored", site=site, devices=len(accepted), refused=outside)
+    return JSONResponse({"stored": len(accepted), "refused_outside_subnets": outside},
+                        status_code=201)
+
+
+ROUTES = [
+    Route("/api/v1/speedtest/lease", speedtest_lease, methods=["POST"]),
+    Route("/api/v1/speedtest/lease/{lease}", speedtest_release, methods=["DELETE"]),
+    Route("/api/v1/speedtest/ping", speedtest_ping),
+    Route("/api/v1/speedtest/download", speedtest_download),
+    Route("/api/v1/speedtest/upload", speedtest_upload, methods=["POST"]),
+    Route("/api/v1/discovery/subnets", discovery_subnets),
+    Route("/api/v1/discoveries", post_discovery, methods=["POST"]),
+]
