@@ -21,10 +21,17 @@ class Context:
     """What a probe may touch, injected so that tests replay recorded machines."""
 
     root: Path = Path("/")
-    run: runner_mod.Runner = runner_mod.run
+    run: runner_mod.Runner = None  # type: ignore[assignment]  # set in __post_init__
     now: Callable[[], float] = time.time
     options: dict[str, Any] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)  # sources shared by probes, per collection
+
+    def __post_init__(self) -> None:
+        # No runner given: this machine's commands under /, and none under an injected
+        # root (this machine's lsblk or nft would describe it, not the recorded one).
+        if self.run is None:
+            self.run = (runner_mod.run if self.root == Path("/")
+                        else runner_mod.none_under(str(self.root)))
 
     def path(self, absolute: str) -> Path:
         return self.root / absolute.lstrip("/")

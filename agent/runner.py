@@ -52,6 +52,15 @@ def run(argv: Sequence[str], timeout: float = 10.0) -> CommandResult:
     return CommandResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
 
 
+def none_under(root: str) -> Runner:
+    """The runner of a recorded tree: it runs nothing. A command would read the machine
+    the agent runs on, not the one recorded under ``root``."""
+    def refuse(argv: Sequence[str], timeout: float = 10.0) -> CommandResult:
+        raise CommandNotFound(f"{argv[0]}: not run (the root is the recorded tree {root}, "
+                              "a command would read this machine)")
+    return refuse
+
+
 class RecordedRunner:
     """Replays recorded outputs: ``commands`` maps a command line (joined by spaces) to
     (returncode, stdout, stderr). A command that was not recorded behaves as not installed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,32 +272,61 @@ def physical_macs(net: Path) -> list[str]:
 # ---- the probe ---------------------------------------------------------------------------
 
 
+def _each(unknown: dict[str, str], facts: tuple[str, ...], read: Callable[[], None]) -> None:
+    """One group of facts read from its own sources: a file missing or unreadable loses
+    that group only, each of its facts unknown with the reason."""
+    try:
+        read()
+    except (OSError, ValueError, IndexError, UnicodeError) as e:
+        why = (f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename
+               else f"{type(e).__name__}: {e}")
+        for fact in facts:
+            unknown.setdefault(fact, why)
+
+
 def collect(ctx: Context) -> Observed:
     facts = HardwareFacts(os_family="linux")
     unknown: dict[str, str] = {}
 
-    usable = parse_meminfo(ctx.read_text("/proc/meminfo"))
-    modules = None
-    try:
-        modules = parse_smbios_memory(ctx.path("/sys/firmware/dmi/tables/DMI").read_bytes())
-    except FileNotFoundError:
-        pass
-    except PermissionError:
-        unknown["memory_module_count"] = "SMBIOS table readable by root only"
-    set_memory(facts, unknown, modules, usable)
-    if modules is None and "memory_module_count" not in unknown:
-        unknown["memory_module_count"] = "no SMBIOS memory devices listed (virtual machine?)"
+    def memory() -> None:
+        modules = None
+        try:
+            modules = parse_smbios_memory(ctx.path("/sys/firmware/dmi/tables/DMI").read_bytes())
+        except FileNotFoundError:
+            pass
+        except PermissionError:
+            unknown["memory_module_count"] = "SMBIOS table readable by root only"
+        try:
+            usable = parse_meminfo(ctx.read_text("/proc/meminfo"))
+        except OSError:
+            usable = None
+            unknown["memory_usable_bytes"] = "/proc/meminfo unreadable"
+        set_memory(facts, unknown, modules, usable)
+        if modules is None and "memory_module_count" not in unknown:
+            unknown["memory_module_count"] = "no SMBIOS memory devices listed (virtual machine?)"
 
-    facts.cpu_model, facts.cpu_cores, facts.cpu_threads = parse_cpuinfo(
-        ctx.read_text("/proc/cpuinfo"))
-    try:
-        facts.os_name, facts.os_version = parse_os_release(ctx.read_text("/etc/os-release"))
-    except FileNotFoundError:
-        unknown["os_name"] = "/etc/os-release missing"
-    facts.os_build = _read(ctx.path("/proc/sys/kernel/osrelease"))
+    def cpu() -> None:
+        facts.cpu_model, facts.cpu_cores, facts.cpu_threads = parse_cpuinfo(
+            ctx.read_text("/proc/cpuinfo"))
 
-    facts.mac_addresses = physical_macs(ctx.path("/sys/class/net"))
+    def os_release() -> None:
+        try:
+            facts.os_name, facts.os_version = parse_os_release(ctx.read_text("/etc/os-release"))
+        except FileNotFoundError:
+            unknown["os_name"] = "/etc/os-release missing"
+        facts.os_build = _read(ctx.path("/proc/sys/kernel/osrelease"))
 
-    disks, why = find_os_disks(ctx)
-    set_os_disk(facts, unknown, disks, why)
+    def macs() -> None:
+        facts.mac_addresses = physical_macs(ctx.path("/sys/class/net"))
+
+    def os_disk() -> None:
+        disks, why = find_os_disks(ctx)
+        set_os_disk(facts, unknown, disks, why)
+
+    _each(unknown, ("memory_installed_bytes", "memory_installed_source", "memory_usable_bytes",
+                    "memory_module_count"), memory)
+    _each(unknown, ("cpu_model", "cpu_cores", "cpu_threads"), cpu)
+    _each(unknown, ("os_name", "os_version", "os_build"), os_release)
+    _each(unknown, ("mac_addresses",), macs)
+    _each(unknown, ("os_disk_media", "os_disk_bus", "os_disk_devices"), os_disk)
     return Observed(facts, unknown)

@@ -15,7 +15,7 @@ from yte_compliance.agent.probes.hardware_linux import parse_cpuinfo, parse_os_r
 from yte_compliance.agent.probes.ipv6 import classify
 from yte_compliance.agent.probes.ipv6_linux import parse_default_route, parse_if_inet6
 from yte_compliance.agent.probes.patches_linux import parse_dpkg_log, parse_rpm_installtimes
-from yte_compliance.agent.runner import RecordedRunner
+from yte_compliance.agent.runner import CommandNotFound, RecordedRunner, run
 from yte_compliance.core.report import parse_report
 
 FIX = Path(__file__).parent.parent / "fixtures/linux"
@@ -112,3 +112,35 @@ def test_whole_collect_on_a_recorded_root(tmp_path):
     assert f["antivirus.any_running"] is True
     assert f["ipv6.default_route"] is True and f["ipv6.has_global_address"] is False
     assert f["patches.last_update_at"] == dt.datetime(2026, 8, 1, 9).timestamp()
+
+
+def test_each_hardware_fact_fails_alone(tmp_path):
+    """No /proc/cpuinfo (and an unreadable os-release): the CPU facts are unknown with the
+    reason; memory and the OS disk are still read. Before, the whole probe failed."""
+    disk = json.loads((FIX / "os-disk/linux-ubuntu2204-nvme-lvm.json").read_text())
+    files = dict(disk["files"], **{"/proc/self/mountinfo": disk["mountinfo"],
+                                   "/proc/meminfo": "MemTotal:        8012345 kB\n"})
+    root = materialize(tmp_path, files, disk["links"])
+    report = collect_report(Context(root=root), platform="linux", site="s", host_id="h",
+                            hostname="pc")
+    hw = report.probes["hardware"]
+    assert hw.status == "ok", hw
+    assert hw.facts.memory_installed_bytes == 8 << 30
+    assert (hw.facts.os_disk_media, hw.facts.os_disk_bus) == ("ssd", "nvme")
+    assert hw.facts.cpu_model is None and "cpuinfo" in hw.unknown["cpu_model"]
+
+
+def test_a_recorded_root_runs_nothing_of_this_machine(tmp_path):
+    """A tree without the root device's /sys entry: lsblk would describe the machine the
+    agent runs on, so with an injected root nothing is run and the disk is unknown."""
+    files = {"/proc/self/mountinfo": "22 1 259:2 / / rw,relatime - ext4 /dev/nvme0n1p2 rw\n",
+             "/proc/meminfo": "MemTotal:        8012345 kB\n", "/proc/cpuinfo": "",
+             "/etc/os-release": 'NAME="Ubuntu"\n'}
+    root = materialize(tmp_path, files, {})
+    ctx = Context(root=root)
+    with pytest.raises(CommandNotFound, match="not run"):
+        ctx.run(["lsblk", "-J"])
+    assert Context().run is run and Context(root=root, run=run).run is run  # as given
+    report = collect_report(ctx, platform="linux", site="s", host_id="h", hostname="pc")
+    hw = report.probes["hardware"]
+    assert hw.facts.os_disk_media is None and "os_disk_media" in hw.unknown
