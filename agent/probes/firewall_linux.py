@@ -1,30 +1,161 @@
-"""Host firewall on Linux: does a filtering policy apply to inbound traffic?
+"""Host firewall on Linux: is unsolicited inbound traffic refused by default, on IPv4 and
+on IPv6?
 
-'Enabled' means an input hook whose policy drops, or whose rules (followed through jumps)
-drop or reject: not that nftables is installed or a module is loaded. nftables is read
-from `nft -j list ruleset` (it also shows iptables-nft rules), legacy iptables from
-`iptables-legacy-save`; ufw and firewalld are reported as the managers in charge.
+That is what "tường lửa trên máy" must mean, for each family the kernel runs: some input
+chain that the family's packets cross refuses what it was not told to let in, by its
+policy (drop) or by a final catch-all drop or reject. Accepts before that may let in
+loopback, established or related traffic, ICMP and explicitly listed ports (those are
+reported as open). A bare accept before it lets everything in; a drop of one port, with
+the policy accept, refuses only that port. Rules are followed through jumps and gotos.
+An input hook that exists, nftables installed or a module loaded proves nothing.
+
+nftables is read from `nft -j list ruleset` (it also shows iptables-nft rules); without
+nft, `iptables-save` and `ip6tables-save`, and the legacy backends. ufw and firewalld
+are reported as the managers in charge.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from yte_compliance.agent.probe import Context, Observed, Unknown
 from yte_compliance.agent.runner import CommandError
 from yte_compliance.core.report import FirewallFacts
 
-_VERDICT_KEYS = {"drop", "reject"}
+FAMILIES = ("ipv4", "ipv6")
+_COVERS = {"ip": ("ipv4",), "ip6": ("ipv6",), "inet": ("ipv4", "ipv6")}
+_ICMP = {"icmp", "ipv6-icmp", "icmpv6", "1", "58"}
+
+
+@dataclass
+class Family:
+    """One family's inbound verdict, and why."""
+
+    refused: bool = False  # unsolicited inbound refused by default
+    where: list[str] = field(default_factory=list)  # the chains that refuse it
+    open: list[str] = field(default_factory=list)  # what they still let in ("tcp/22")
 
 
 @dataclass(frozen=True)
-class Filtering:
-    filters: bool
-    where: list[str]  # "inet filter input" per chain that filters
+class Inbound:
+    families: dict[str, Family]
+
+    def refused(self, family: str) -> bool:
+        return self.families[family].refused
 
 
-def parse_nft_ruleset(text: str) -> Filtering:
+def _new() -> dict[str, Family]:
+    return {f: Family() for f in FAMILIES}
+
+
+# ---- the outcome of one chain, read rule by rule -------------------------------------------
+
+BARE, LIMITED = "bare", "limited"  # an accept that lets everything in, or only some traffic
+
+
+@dataclass
+class _Walk:
+    refused: bool | None = None  # decided: True (catch-all refusal), False (bare accept)
+    open: list[str] = field(default_factory=list)
+
+
+def _members(value: Any) -> list[Any]:
+    """A match's right side as a list: nft writes a set as {"set": [...]}."""
+    if isinstance(value, dict) and "set" in value:
+        return list(value["set"])
+    return value if isinstance(value, list) else [value]
+
+
+def _accept_kind(matches: list[tuple[str, Any]], open_ports: list[str]) -> str:
+    """A rule's matches, as (key, value): only loopback, conntrack, ICMP and ports (and
+    addresses, which narrow it further) make an accept limited."""
+    if not matches:
+        return BARE
+    narrow = False
+    for key, value in matches:
+        values = [str(v).lower() for v in _members(value)]
+        if key == "iif" and values == ["lo"]:
+            narrow = True
+        elif key == "ct":
+            narrow = True
+        elif key == "proto" and values and all(v in _ICMP for v in values):
+            narrow = True
+        elif key == "port":
+            open_ports.append(str(value))
+            narrow = True
+        elif key == "saddr":
+            narrow = True
+        elif key in ("iif", "proto"):
+            continue  # an interface or protocol alone still lets all of it in
+        else:
+            narrow = True  # a condition we do not model: it narrows the accept somehow
+    return LIMITED if narrow else BARE
+
+
+# ---- nftables ------------------------------------------------------------------------------
+
+
+def _nft_matches(expr: list[Any]) -> tuple[list[tuple[str, Any]], str | None, dict | None]:
+    """(matches, verdict: accept | drop | reject | None, jump/goto statement)."""
+    matches: list[tuple[str, Any]] = []
+    verdict, jump = None, None
+    proto = None
+    for stmt in expr:
+        if not isinstance(stmt, dict):
+            continue
+        if "match" in stmt:
+            left, right = stmt["match"].get("left", {}), stmt["match"].get("right")
+            if isinstance(left, dict) and "meta" in left:
+                key = left["meta"].get("key")
+                if key in ("iif", "iifname"):
+                    matches.append(("iif", right))
+                elif key in ("l4proto", "nfproto", "protocol"):
+                    matches.append(("proto", right))
+                else:
+                    matches.append((f"meta.{key}", right))
+            elif isinstance(left, dict) and "ct" in left:
+                matches.append(("ct", right))
+            elif isinstance(left, dict) and "payload" in left:
+                p = left["payload"]
+                if p.get("field") == "dport":
+                    proto = p.get("protocol")
+                    for port in _members(right):
+                        if isinstance(port, dict) and "range" in port:
+                            port = "-".join(str(x) for x in port["range"])
+                        matches.append(("port", f"{proto}/{port}"))
+                elif p.get("field") in ("saddr",):
+                    matches.append(("saddr", right))
+                elif p.get("field") in ("protocol", "nexthdr"):
+                    matches.append(("proto", right))
+                else:
+                    matches.append((f"payload.{p.get('field')}", right))
+            else:
+                matches.append(("other", right))
+        elif "accept" in stmt:
+            verdict = "accept"
+        elif "drop" in stmt:
+            verdict = "drop"
+        elif "reject" in stmt:
+            verdict = "reject"
+        elif "return" in stmt:
+            verdict = "return"
+        elif "jump" in stmt or "goto" in stmt:
+            jump = stmt
+        elif isinstance(stmt.get("xt"), dict):  # iptables-nft extensions, shown opaquely
+            xt = stmt["xt"]
+            name = str(xt.get("name", "")).upper()
+            if xt.get("type") == "target" and name in ("REJECT", "DROP"):
+                verdict = name.lower()
+            elif xt.get("type") == "target" and name == "ACCEPT":
+                verdict = "accept"
+            elif xt.get("type") == "match":
+                matches.append(("other", name))
+    return matches, verdict, jump
+
+
+def parse_nft_ruleset(text: str) -> Inbound:
     items = json.loads(text).get("nftables", [])
     chains: dict[tuple[str, str, str], dict] = {}
     rules: dict[tuple[str, str, str], list[list]] = {}
@@ -36,39 +167,95 @@ def parse_nft_ruleset(text: str) -> Filtering:
             r = item["rule"]
             rules.setdefault((r["family"], r["table"], r["chain"]), []).append(r.get("expr", []))
 
-    def chain_filters(key: tuple[str, str, str], seen: set) -> bool:
+    def walk(key: tuple[str, str, str], state: _Walk, seen: frozenset) -> bool:
+        """Follow ``key``'s rules; True when a verdict for all traffic was reached."""
         if key in seen:
             return False
-        seen.add(key)
         for expr in rules.get(key, []):
-            for stmt in expr:
-                if not isinstance(stmt, dict):
-                    continue
-                if _VERDICT_KEYS & stmt.keys():
+            matches, verdict, jump = _nft_matches(expr)
+            if jump is not None:
+                kind = "goto" if "goto" in jump else "jump"
+                target = (key[0], key[1], str(jump[kind].get("target", "")))
+                if not matches and walk(target, state, seen | {key}):
                     return True
-                xt = stmt.get("xt")  # iptables-nft extension targets shown opaquely
-                if isinstance(xt, dict) and str(xt.get("name", "")).upper() in ("REJECT", "DROP"):
+                if matches:  # a conditional jump: what the chain lets in, it lets in
+                    sub = _Walk()
+                    walk(target, sub, seen | {key})
+                    state.open.extend(sub.open)
+                if kind == "goto" and not matches:
+                    return False  # the rest of this chain is never reached
+                continue
+            if verdict == "accept":
+                if _accept_kind(matches, state.open) == BARE:
+                    state.refused = False
                     return True
-                for jump in ("jump", "goto"):
-                    if jump in stmt and isinstance(stmt[jump], dict):
-                        target = (key[0], key[1], stmt[jump].get("target", ""))
-                        if chain_filters(target, seen):
-                            return True
+            elif verdict in ("drop", "reject") and not matches:
+                state.refused = True
+                return True
+            elif verdict == "return" and not matches:
+                return False  # back to the calling chain
         return False
 
-    where = []
+    out = _new()
     for key, c in chains.items():
         if c.get("hook") != "input" or c.get("type", "filter") != "filter":
             continue
-        if c.get("policy") == "drop" or chain_filters(key, set()):
-            where.append(f"{key[0]} {key[1]} {key[2]}")
-    return Filtering(bool(where), sorted(where))
+        state = _Walk()
+        decided = walk(key, state, frozenset())
+        refused = state.refused if decided else c.get("policy") == "drop"
+        if refused:
+            for family in _COVERS.get(key[0], ()):
+                f = out[family]
+                f.refused = True
+                f.where.append(f"{key[0]} {key[1]} {key[2]}")
+                f.open.extend(p for p in state.open if p not in f.open)
+    return Inbound(out)
 
 
-def parse_iptables_save(text: str, family: str = "ip") -> Filtering:
-    """`iptables-save` output: the filter table's INPUT policy and rules, through jumps."""
+# ---- iptables-save ---------------------------------------------------------------------------
+
+
+def _iptables_matches(parts: list[str]) -> list[tuple[str, Any]]:
+    matches: list[tuple[str, Any]] = []
+    proto = None
+    i = 2
+    while i < len(parts):
+        opt = parts[i]
+        value = parts[i + 1] if i + 1 < len(parts) else ""
+        if opt in ("-j", "-g"):
+            break  # what follows belongs to the target (--reject-with …), not the match
+        if opt == "-m":  # a module name: what follows it is the condition
+            i += 2
+            continue
+        if opt in ("-i", "--in-interface"):
+            matches.append(("iif", value))
+        elif opt in ("-p", "--protocol"):
+            proto = value
+            matches.append(("proto", value))
+        elif opt in ("--dport", "--dports", "--destination-port"):
+            for port in value.split(","):
+                matches.append(("port", f"{proto}/{port}"))
+        elif opt in ("--ctstate", "--state"):
+            matches.append(("ct", value))
+        elif opt in ("-s", "--source"):
+            matches.append(("saddr", value))
+        elif opt == "!":
+            matches.append(("other", "!"))
+            i += 1
+            continue
+        elif opt.startswith("-"):
+            matches.append(("other", opt))
+        else:
+            i += 1
+            continue
+        i += 2
+    return matches
+
+
+def parse_iptables_save(text: str, family: str = "ipv4") -> Inbound:
+    """`iptables-save` (or `ip6tables-save` with family ipv6): the filter table's INPUT."""
     policies: dict[str, str] = {}
-    rules: dict[str, list[str]] = {}
+    rules: dict[str, list[tuple[list[tuple[str, Any]], str, str]]] = {}
     table = None
     for line in text.splitlines():
         line = line.strip()
@@ -81,25 +268,46 @@ def parse_iptables_save(text: str, family: str = "ip") -> Filtering:
             policies[name] = policy
         elif line.startswith("-A "):
             parts = line.split()
-            target = None
-            for flag in ("-j", "-g"):
-                if flag in parts and parts.index(flag) + 1 < len(parts):
-                    target = parts[parts.index(flag) + 1]
+            target, flag = "", ""
+            for f in ("-j", "-g"):
+                if f in parts and parts.index(f) + 1 < len(parts):
+                    target, flag = parts[parts.index(f) + 1], f
             if target:
-                rules.setdefault(parts[1], []).append(target)
+                rules.setdefault(parts[1], []).append((_iptables_matches(parts), target, flag))
 
-    def filters(chain: str, seen: set) -> bool:
+    def walk(chain: str, state: _Walk, seen: frozenset) -> bool:
         if chain in seen:
             return False
-        seen.add(chain)
-        for target in rules.get(chain, []):
-            if target in ("DROP", "REJECT") or (target in policies and filters(target, seen)):
+        for matches, target, flag in rules.get(chain, []):
+            if target in policies and target not in ("INPUT", "OUTPUT", "FORWARD"):
+                if not matches and walk(target, state, seen | {chain}):
+                    return True
+                if matches:
+                    sub = _Walk()
+                    walk(target, sub, seen | {chain})
+                    state.open.extend(sub.open)
+                if flag == "-g" and not matches:
+                    return False
+            elif target == "ACCEPT":
+                if _accept_kind(matches, state.open) == BARE:
+                    state.refused = False
+                    return True
+            elif target in ("DROP", "REJECT") and not matches:
+                state.refused = True
                 return True
+            elif target == "RETURN" and not matches:
+                return False
         return False
 
-    if policies.get("INPUT") == "DROP" or filters("INPUT", set()):
-        return Filtering(True, [f"{family} filter INPUT"])
-    return Filtering(False, [])
+    out = _new()
+    if "INPUT" in policies:
+        state = _Walk()
+        decided = walk("INPUT", state, frozenset())
+        if state.refused if decided else policies["INPUT"] == "DROP":
+            f = out[family]
+            f.refused, f.where, f.open = True, [f"{'ip' if family == 'ipv4' else 'ip6'} "
+                                                "filter INPUT"], state.open
+    return Inbound(out)
 
 
 def parse_ufw_status(text: str) -> bool | None:
@@ -109,21 +317,33 @@ def parse_ufw_status(text: str) -> bool | None:
     return None
 
 
+def ipv6_off(ctx: Context) -> bool:
+    """IPv6 switched off in the kernel (disable_ipv6, or not built): it needs no filter."""
+    try:
+        return ctx.read_text("/proc/sys/net/ipv6/conf/all/disable_ipv6").strip() == "1"
+    except FileNotFoundError:
+        return not ctx.path("/proc/net/if_inet6").exists()
+    except OSError:
+        return False
+
+
 def collect(ctx: Context) -> Observed:
     facts = FirewallFacts()
     read: list[str] = []
     problems: list[str] = []
+    families = _new()
 
     sources = [
         ("nftables", ["nft", "-j", "list", "ruleset"], parse_nft_ruleset),
         # iptables-nft rules live in nftables: read them here only when nft itself is missing
         ("iptables", ["iptables-save"], parse_iptables_save),
+        ("ip6tables", ["ip6tables-save"], lambda t: parse_iptables_save(t, "ipv6")),
         ("iptables-legacy", ["iptables-legacy-save"], parse_iptables_save),
         ("ip6tables-legacy", ["ip6tables-legacy-save"],
-         lambda t: parse_iptables_save(t, "ip6")),
+         lambda t: parse_iptables_save(t, "ipv6")),
     ]
     for name, argv, parse in sources:
-        if name == "iptables" and "nftables" in read:
+        if name in ("iptables", "ip6tables") and "nftables" in read:
             continue
         try:
             result = ctx.run(argv)
@@ -134,12 +354,16 @@ def collect(ctx: Context) -> Observed:
             continue
         try:
             found = parse(result.stdout)
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             problems.append(f"{argv[0]}: unreadable output ({e})")
             continue
         read.append(name)
-        if found.filters:
-            facts.filtering_backends.extend(f"{name}: {w}" for w in found.where)
+        for family, f in found.families.items():
+            if f.refused:
+                families[family].refused = True
+                families[family].where.extend(f"{name}: {w}" for w in f.where)
+                families[family].open.extend(p for p in f.open
+                                             if p not in families[family].open)
 
     for manager, argv in (("ufw", ["ufw", "status"]), ("firewalld", ["firewall-cmd", "--state"])):
         try:
@@ -154,5 +378,11 @@ def collect(ctx: Context) -> Observed:
     if not read:
         raise Unknown("no firewall rule set could be read: " +
                       ("; ".join(problems) or "neither nft nor iptables is installed"))
-    facts.inbound_filtering = bool(facts.filtering_backends)
+    v6_off = ipv6_off(ctx)
+    facts.ipv4_default = "refuse" if families["ipv4"].refused else "accept"
+    facts.ipv6_default = ("off" if v6_off else
+                          "refuse" if families["ipv6"].refused else "accept")
+    facts.filtering_backends = sorted({w for f in families.values() for w in f.where})
+    facts.open_ports = sorted({p for f in families.values() if f.refused for p in f.open})
+    facts.inbound_filtering = families["ipv4"].refused and (families["ipv6"].refused or v6_off)
     return Observed(facts)

@@ -55,8 +55,14 @@ class HardwareFacts:
 
 @dataclass
 class FirewallFacts:
-    inbound_filtering: bool | None = None  # a filtering policy applies to inbound traffic
-    filtering_backends: list[str] = field(default_factory=list)  # where a filter applies
+    # unsolicited inbound traffic refused by default, on IPv4 and on IPv6 (unless off)
+    inbound_filtering: bool | None = None
+    filtering_backends: list[str] = field(default_factory=list)  # the chains that refuse
+    ipv4_default: str | None = field(  # what unsolicited IPv4 meets (Linux)
+        default=None, metadata={"choices": ("refuse", "accept")})
+    ipv6_default: str | None = field(  # … and IPv6; off: switched off in the kernel
+        default=None, metadata={"choices": ("refuse", "accept", "off")})
+    open_ports: list[str] = field(default_factory=list)  # let in before the refusal: tcp/22
     managers_active: list[str] = field(default_factory=list)  # ufw, firewalld, windows
     profiles_off: list[str] = field(default_factory=list)  # Windows profiles switched off
 
