@@ -15,7 +15,7 @@ from yte_compliance.agent.probes.antivirus_linux import PRODUCTS
 FILES = ("/proc/meminfo", "/proc/cpuinfo", "/etc/os-release", "/proc/sys/kernel/osrelease",
          "/proc/sys/kernel/hostname", "/proc/self/mountinfo", "/proc/net/if_inet6",
          "/proc/net/ipv6_route", "/sys/firmware/dmi/tables/DMI", "/etc/machine-id",
-         "/var/lib/dbus/machine-id")
+         "/var/lib/dbus/machine-id", "/proc/sys/net/ipv6/conf/all/disable_ipv6")
 
 _SCRIPT = r"""
 LC_ALL=C; export LC_ALL
