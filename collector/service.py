@@ -37,6 +37,7 @@ from yte_compliance.collector.world import World, load_world
 from yte_compliance.core.report import Report, ReportError, parse_report
 
 Answer = tuple[int, dict, dict]  # status, JSON body, extra headers
+_timeout = getattr(asyncio, "timeout", None)
 
 
 class Exposition(Protocol):
@@ -151,6 +152,9 @@ class Reception:
             return bytes(body)
 
         try:
+            if _timeout is not None:  # Python 3.11+: a deadline without a task per request
+                async with _timeout(self.limits.body_timeout_seconds):
+                    return await whole()
             return await asyncio.wait_for(whole(), self.limits.body_timeout_seconds)
         except asyncio.TimeoutError:
             raise Refused(408, "body_timeout", "gửi báo cáo quá chậm",
