@@ -94,6 +94,49 @@ def _accept_kind(matches: list[tuple[str, Any]], open_ports: list[str]) -> str:
     return LIMITED if narrow else BARE
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One rule of either backend, as the walk needs it."""
+
+    matches: list[tuple[str, Any]]
+    action: str | None  # accept | drop | reject | return | jump | goto | None (counter, log…)
+    target: Any = None  # the chain a jump or goto enters
+
+
+def _decides(chains: dict[Any, list[Rule]], key: Any, state: _Walk, seen: frozenset) -> bool:
+    """Follow ``key``'s rules in order; True when a verdict for all traffic was reached
+    (``state.refused`` says which), False when the chain falls through or returns."""
+    if key in seen:
+        return False
+    for rule in chains.get(key, []):
+        if rule.action in ("jump", "goto"):
+            if not rule.matches and _decides(chains, rule.target, state, seen | {key}):
+                return True
+            if rule.matches:  # a conditional jump: what the chain lets in, it lets in
+                sub = _Walk()
+                _decides(chains, rule.target, sub, seen | {key})
+                state.open.extend(sub.open)
+            if rule.action == "goto" and not rule.matches:
+                return False  # the rest of this chain is never reached
+        elif rule.action == "accept":
+            if _accept_kind(rule.matches, state.open) == BARE:
+                state.refused = False
+                return True
+        elif rule.action in ("drop", "reject") and not rule.matches:
+            state.refused = True
+            return True
+        elif rule.action == "return" and not rule.matches:
+            return False  # back to the calling chain
+    return False
+
+
+def _refused(chains: dict[Any, list[Rule]], key: Any, policy_drops: bool) -> _Walk:
+    state = _Walk()
+    if not _decides(chains, key, state, frozenset()):
+        state.refused = policy_drops
+    return state
+
+
 # ---- nftables ------------------------------------------------------------------------------
 
 
@@ -158,52 +201,27 @@ def _nft_matches(expr: list[Any]) -> tuple[list[tuple[str, Any]], str | None, di
 def parse_nft_ruleset(text: str) -> Inbound:
     items = json.loads(text).get("nftables", [])
     chains: dict[tuple[str, str, str], dict] = {}
-    rules: dict[tuple[str, str, str], list[list]] = {}
+    rules: dict[Any, list[Rule]] = {}
     for item in items:
         if "chain" in item:
             c = item["chain"]
             chains[(c["family"], c["table"], c["name"])] = c
         elif "rule" in item:
             r = item["rule"]
-            rules.setdefault((r["family"], r["table"], r["chain"]), []).append(r.get("expr", []))
-
-    def walk(key: tuple[str, str, str], state: _Walk, seen: frozenset) -> bool:
-        """Follow ``key``'s rules; True when a verdict for all traffic was reached."""
-        if key in seen:
-            return False
-        for expr in rules.get(key, []):
-            matches, verdict, jump = _nft_matches(expr)
+            matches, verdict, jump = _nft_matches(r.get("expr", []))
+            action, target = verdict, None
             if jump is not None:
-                kind = "goto" if "goto" in jump else "jump"
-                target = (key[0], key[1], str(jump[kind].get("target", "")))
-                if not matches and walk(target, state, seen | {key}):
-                    return True
-                if matches:  # a conditional jump: what the chain lets in, it lets in
-                    sub = _Walk()
-                    walk(target, sub, seen | {key})
-                    state.open.extend(sub.open)
-                if kind == "goto" and not matches:
-                    return False  # the rest of this chain is never reached
-                continue
-            if verdict == "accept":
-                if _accept_kind(matches, state.open) == BARE:
-                    state.refused = False
-                    return True
-            elif verdict in ("drop", "reject") and not matches:
-                state.refused = True
-                return True
-            elif verdict == "return" and not matches:
-                return False  # back to the calling chain
-        return False
+                action = "goto" if "goto" in jump else "jump"
+                target = (r["family"], r["table"], str(jump[action].get("target", "")))
+            rules.setdefault((r["family"], r["table"], r["chain"]), []).append(
+                Rule(matches, action, target))
 
     out = _new()
     for key, c in chains.items():
         if c.get("hook") != "input" or c.get("type", "filter") != "filter":
             continue
-        state = _Walk()
-        decided = walk(key, state, frozenset())
-        refused = state.refused if decided else c.get("policy") == "drop"
-        if refused:
+        state = _refused(rules, key, c.get("policy") == "drop")
+        if state.refused:
             for family in _COVERS.get(key[0], ()):
                 f = out[family]
                 f.refused = True
@@ -255,7 +273,7 @@ def _iptables_matches(parts: list[str]) -> list[tuple[str, Any]]:
 def parse_iptables_save(text: str, family: str = "ipv4") -> Inbound:
     """`iptables-save` (or `ip6tables-save` with family ipv6): the filter table's INPUT."""
     policies: dict[str, str] = {}
-    rules: dict[str, list[tuple[list[tuple[str, Any]], str, str]]] = {}
+    raw: list[tuple[str, list[str], str, str]] = []  # chain, parts, target, -j or -g
     table = None
     for line in text.splitlines():
         line = line.strip()
@@ -268,45 +286,24 @@ def parse_iptables_save(text: str, family: str = "ipv4") -> Inbound:
             policies[name] = policy
         elif line.startswith("-A "):
             parts = line.split()
-            target, flag = "", ""
-            for f in ("-j", "-g"):
-                if f in parts and parts.index(f) + 1 < len(parts):
-                    target, flag = parts[parts.index(f) + 1], f
-            if target:
-                rules.setdefault(parts[1], []).append((_iptables_matches(parts), target, flag))
-
-    def walk(chain: str, state: _Walk, seen: frozenset) -> bool:
-        if chain in seen:
-            return False
-        for matches, target, flag in rules.get(chain, []):
-            if target in policies and target not in ("INPUT", "OUTPUT", "FORWARD"):
-                if not matches and walk(target, state, seen | {chain}):
-                    return True
-                if matches:
-                    sub = _Walk()
-                    walk(target, sub, seen | {chain})
-                    state.open.extend(sub.open)
-                if flag == "-g" and not matches:
-                    return False
-            elif target == "ACCEPT":
-                if _accept_kind(matches, state.open) == BARE:
-                    state.refused = False
-                    return True
-            elif target in ("DROP", "REJECT") and not matches:
-                state.refused = True
-                return True
-            elif target == "RETURN" and not matches:
-                return False
-        return False
+            for flag in ("-j", "-g"):
+                if flag in parts and parts.index(flag) + 1 < len(parts):
+                    raw.append((parts[1], parts, parts[parts.index(flag) + 1], flag))
+    rules: dict[Any, list[Rule]] = {}
+    for chain, parts, target, flag in raw:
+        if target in policies and target not in ("INPUT", "OUTPUT", "FORWARD"):
+            action = "goto" if flag == "-g" else "jump"
+        else:
+            action = target.lower() if target in ("ACCEPT", "DROP", "REJECT", "RETURN") else None
+        rules.setdefault(chain, []).append(Rule(_iptables_matches(parts), action, target))
 
     out = _new()
     if "INPUT" in policies:
-        state = _Walk()
-        decided = walk("INPUT", state, frozenset())
-        if state.refused if decided else policies["INPUT"] == "DROP":
+        state = _refused(rules, "INPUT", policies["INPUT"] == "DROP")
+        if state.refused:
             f = out[family]
-            f.refused, f.where, f.open = True, [f"{'ip' if family == 'ipv4' else 'ip6'} "
-                                                "filter INPUT"], state.open
+            f.refused, f.open = True, state.open
+            f.where = [f"{'ip' if family == 'ipv4' else 'ip6'} filter INPUT"]
     return Inbound(out)
 
 
