@@ -29,7 +29,14 @@ from yte_compliance.collector.refusal import Refused
 from yte_compliance.collector.sites import Site
 from yte_compliance.collector.speedtest import Leases, SpeedtestLimits
 from yte_compliance.collector.state import Fleet
-from yte_compliance.collector.store import CONFLICT, DUPLICATE, FOREIGN, Incoming, Store
+from yte_compliance.collector.store import (
+    CONFLICT,
+    DUPLICATE,
+    FOREIGN,
+    HostRow,
+    Incoming,
+    Store,
+)
 from yte_compliance.collector.tokens import StoredToken, token_id_of, verify
 from yte_compliance.collector.viewers import Scope
 from yte_compliance.collector.views import devices_json, site_json
@@ -183,8 +190,8 @@ class Reception:
             raise Refused(400, "invalid", "lô dữ liệu không hợp lệ", f"invalid batch: {e}",
                           field=e.field) from None
 
-    def admit(self, site: str, report: Report) -> Incoming:
-        """Every check that needs no disk, in order; the row to store, else Refused."""
+    def admit(self, site: str, report: Report) -> HostRow:
+        """Every check that needs no disk, in order; the host's row to store, else Refused."""
         limits = self.limits
         if report.site != site:
             raise Refused(403, "forbidden",
@@ -215,8 +222,7 @@ class Reception:
                           f"site {site} already has {limit} hosts (expected_hosts in the "
                           "sites file, plus limits.new_host_margin): a new host id is "
                           "refused; existing hosts keep reporting")
-        row = host_row(report, site, now, self.world.sites[site].ipv6_prefixes)
-        return Incoming(row, "", "")
+        return host_row(report, site, now, self.world.sites[site].ipv6_prefixes)
 
     async def submit(self, authorization: str, declared: str, chunks: AsyncIterator[bytes],
                      client: str | None, *, windows: bool = False) -> Answer:
@@ -226,10 +232,10 @@ class Reception:
             body = await self.read_body(declared, chunks)
             # parsing is CPU-bound under the GIL: a thread hop would only add cost
             report = self.parse_batch(body) if windows else self.parse_json(body)
-            admitted = self.admit(site, report)
+            row = self.admit(site, report)
             stored_body = (json.dumps(report.to_json_obj(), ensure_ascii=False) if windows
                            else body.decode("utf-8", errors="replace"))
-            result = await self._store(Incoming(admitted.row, stored_body,
+            result = await self._store(Incoming(row, stored_body,
                                                 hashlib.sha256(body).hexdigest()))
         except Refused as r:
             self.counters.reject(r.reason)

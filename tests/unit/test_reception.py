@@ -40,7 +40,7 @@ def test_admit_checks_in_order_without_any_disk(collector):
     assert reason(lambda: r.admit("bv-tinh", report())) == "forbidden"
     assert reason(lambda: r.admit("tyt-xa-a", report(at=NOW + 3600))) == "clock_skew"
     assert reason(lambda: r.admit("tyt-xa-a", report(at=NOW - 40 * 86400))) == "too_old"
-    row = r.admit("tyt-xa-a", report()).row
+    row = r.admit("tyt-xa-a", report())
     assert row.site == "tyt-xa-a" and row.received_at == NOW
     assert row.facts["hardware.os_disk_media"] == "ssd"
     r.admit("tyt-xa-a", report())  # the burst of 2 …
