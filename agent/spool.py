@@ -90,10 +90,17 @@ class Spool:
         return final
 
     def _ready(self) -> None:
-        """The folder, and the counter's file made while there is room for it."""
+        """The folder, and the counter's file made while there is room for it (carrying
+        the count of an older agent's state.json over, so an upgrade loses no gap)."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.state_file.exists():
-            _atomic_write(self.state_file, _state(0))
+            legacy = self.folder / "state.json"
+            try:
+                count = int(json.loads(legacy.read_text())["dropped_total"])
+            except (OSError, ValueError, KeyError, TypeError):
+                count = 0
+            _atomic_write(self.state_file, _state(count))
+            legacy.unlink(missing_ok=True)
 
     def pending(self) -> list[Path]:
         """Oldest first (names start with the collection time in milliseconds)."""

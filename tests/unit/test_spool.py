@@ -72,3 +72,16 @@ def test_agent_once_fails_when_collector_is_down_and_delivers_later(served, tmp_
     assert app.state.store.report_count("tyt-xa-a") == 3
     detail = json.loads(http("GET", bed.url + "/api/v1/sites/tyt-xa-a", token=bed.viewer)[2])
     assert detail["hosts"]["fresh"] == 1
+
+
+def test_an_older_agents_drop_count_is_carried_over(tmp_path):
+    from yte_compliance.agent.spool import Spool
+
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    (folder / "state.json").write_text('{"dropped_total": 5}')  # written by 0.1.0 agents
+    spool = Spool(folder)
+    spool.put(1_800_000_000.0, "r-000001", b"{}")
+    assert spool.dropped_total() == 5 and not (folder / "state.json").exists()
+    spool.count_dropped(2)
+    assert spool.dropped_total() == 7
