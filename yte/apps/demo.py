@@ -21,7 +21,8 @@ def write_demo_files(workdir: Path, port: int) -> Path:
         "    province: Lâm Đồng\n    district: Đà Lạt\n", encoding="utf-8")
     (workdir / "collector.yaml").write_text(
         f"listen: 127.0.0.1:{port}\ndatabase: collector.db\nsites_file: sites.yaml\n"
-        "allow_plain_http: true  # loopback only: the demo never leaves this machine\n",
+        "allow_plain_http: true  # loopback only: the demo never leaves this machine\n"
+        "log_level: warning  # the table, not log lines, on the terminal\n",
         encoding="utf-8")
     return workdir / "collector.yaml"
 

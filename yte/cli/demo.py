@@ -6,6 +6,16 @@ from pathlib import Path
 
 import click
 
+NEXT_STEPS = """
+Tiếp theo / next steps:
+  1. Khai báo các cơ sở của tỉnh / declare the province's sites: copy
+     configs/sites.example.yaml and configs/collector.example.yaml, then
+     yte collector check -c collector.yaml
+  2. Cấp mã cho từng cơ sở và người xem / a token per site and a viewer per reader:
+     yte collector token add SITE -c collector.yaml; yte collector viewer add NAME -c …
+  3. Cài tác tử lên máy trạm / put the agent on the PCs: pip install the wheel, then
+     yte agent install (Windows: docs/deploy-windows.md; many PCs: yte deploy ssh)"""
+
 
 @click.command()
 @click.option("--port", default=8746, show_default=True)
@@ -21,6 +31,7 @@ def demo(port: int, workdir: str | None, no_wait: bool) -> None:
             click.echo(d.table)
             click.echo(f'\n/metrics: curl -H "Authorization: Bearer $(cat {d.viewer_file})" '
                        f"{d.base}/metrics    (thư mục / files: {d.folder})")
+            click.echo(NEXT_STEPS)
             if no_wait:
                 return
             click.echo("Ctrl-C để dừng / to stop")
