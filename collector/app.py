@@ -5,7 +5,6 @@ responses. POST /api/v1/reports, the hot path, is plain ASGI without middleware.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from html import escape
 
 from starlette.applications import Starlette
@@ -16,43 +15,21 @@ from starlette.routing import Route
 
 from yte_compliance import __version__
 from yte_compliance.collector import log
+from yte_compliance.collector.adapter import answering, as_json, authorization, collector_of
 from yte_compliance.collector.app_agents import ROUTES as AGENT_ROUTES
 from yte_compliance.collector.openapi import render as render_openapi
-from yte_compliance.collector.refusal import Refused
-from yte_compliance.collector.service import Answer, Collector
-from yte_compliance.core.protocol import IPV6_LARGE_BYTES, IPV6_LARGE_PATH, REPORTS_PATH
+from yte_compliance.collector.service import Collector
+from yte_compliance.core.protocol import (
+    IPV6_LARGE_BYTES,
+    IPV6_LARGE_PATH,
+    METRICS_CONTENT_TYPE,
+    REPORTS_PATH,
+)
 
 IPV6_LARGE = (b"yte-ipv6-path-mtu-check " * (IPV6_LARGE_BYTES // 24 + 1))[:IPV6_LARGE_BYTES]
-METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the text exposition format
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _collector(request: Request) -> Collector:
-    return request.app.state.collector
-
-
-def _auth(request: Request) -> str:
-    return request.headers.get("authorization", "")
-
-
-def _json(answer: Answer) -> Response:
-    status, body, headers = answer
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _reading(handler: Handler) -> Handler:
-    """A read endpoint: a refusal becomes its JSON answer."""
-    async def guarded(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except Refused as r:
-            return _json(r.answer())
-    return guarded
-
-
 async def _submit(request: Request, windows: bool) -> Response:
-    return _json(await _collector(request).reception.submit(
-        _auth(request), request.headers.get("content-length", ""), request.stream(),
+    return as_json(await collector_of(request).reception.submit(
+        authorization(request), request.headers.get("content-length", ""), request.stream(),
         request.client.host if request.client else None, windows=windows))
 
 
@@ -70,47 +47,47 @@ async def ipv6_large(request: Request) -> Response:
     return Response(IPV6_LARGE, media_type="application/octet-stream")
 
 
-@_reading
+@answering
 async def get_sites(request: Request) -> Response:
-    return JSONResponse(await run_in_threadpool(_collector(request).reading.sites,
-                                                _auth(request)))
+    return JSONResponse(await run_in_threadpool(collector_of(request).reading.sites,
+                                                authorization(request)))
 
 
-@_reading
+@answering
 async def get_site(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(
-        _collector(request).reading.site, _auth(request), request.path_params["site"]))
+        collector_of(request).reading.site, authorization(request), request.path_params["site"]))
 
 
-@_reading
+@answering
 async def get_devices(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(
-        _collector(request).reading.devices, _auth(request), request.path_params["site"]))
+        collector_of(request).reading.devices, authorization(request), request.path_params["site"]))
 
 
-@_reading
+@answering
 async def get_metrics(request: Request) -> Response:
     gz = "gzip" in request.headers.get("accept-encoding", "")
-    body = await run_in_threadpool(_collector(request).reading.metrics, _auth(request), gz)
-    return Response(body, media_type=METRICS_TYPE,
+    body = await run_in_threadpool(collector_of(request).reading.metrics, authorization(request), gz)
+    return Response(body, media_type=METRICS_CONTENT_TYPE,
                     headers={"Content-Encoding": "gzip"} if gz else {})
 
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "version": __version__,
-                         "sites": len(_collector(request).world.sites)})
+                         "sites": len(collector_of(request).world.sites)})
 
 
-@_reading
+@answering
 async def get_openapi(request: Request) -> Response:
-    _collector(request).reading.scope(_auth(request))
+    collector_of(request).reading.scope(authorization(request))
     return Response(request.app.state.openapi, media_type="application/yaml")
 
 
-@_reading
+@answering
 async def landing(request: Request) -> Response:
-    sites = _collector(request).world.sites
-    scope = _collector(request).reading.scope(_auth(request))
+    sites = collector_of(request).world.sites
+    scope = collector_of(request).reading.scope(authorization(request))
     readable = scope.site_ids(sites)
     count = len(sites) if readable is None else len(readable)
     links = [("/metrics", "Chỉ số Prometheus / Prometheus metrics"),

@@ -13,43 +13,30 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from yte_compliance.collector import log
+from yte_compliance.collector.adapter import answering, authorization, collector_of
 from yte_compliance.collector.discovery import accept_discovery
 from yte_compliance.collector.refusal import Refused
-from yte_compliance.collector.service import Collector
 from yte_compliance.collector.speedtest import BLOCK
 from yte_compliance.collector.store import SeenDevice
 
 
-def _collector(request: Request) -> Collector:
-    return request.app.state.collector
-
-
 def _site(request: Request) -> str:
-    return _collector(request).reception.authenticate(request.headers.get("authorization", ""))
+    return collector_of(request).reception.authenticate(authorization(request))
 
 
 def _leased_site(request: Request) -> str:
     site = _site(request)
-    if not _collector(request).leases.check(site, request.query_params.get("lease", "")):
+    if not collector_of(request).leases.check(site, request.query_params.get("lease", "")):
         raise Refused(403, "no_lease", "không giữ quyền đo của cơ sở",
                       "no valid speed-test lease for this site: ask POST "
                       "/api/v1/speedtest/lease first")
     return site
 
 
-def _refusals(handler):
-    async def guarded(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except Refused as r:
-            return r.response()
-    return guarded
-
-
 _BUSY = ("quá nhiều luồng đo", "too many speed-test streams")
 
 
-@_refusals
+@answering
 async def speedtest_lease(request: Request) -> Response:
     site = _site(request)
     try:
@@ -57,7 +44,7 @@ async def speedtest_lease(request: Request) -> Response:
     except (ValueError, KeyError, TypeError):
         raise Refused(400, "invalid", "thiếu host_id", "body must be {\"host_id\": …}",
                       field="host_id") from None
-    leases = _collector(request).leases
+    leases = collector_of(request).leases
     lease, why, wait = leases.request(site, host_id)
     if lease is None:
         return JSONResponse({"granted": False, "reason": why, "retry_after": round(wait)})
@@ -67,22 +54,22 @@ async def speedtest_lease(request: Request) -> Response:
                          "max_bytes_per_stream": leases.limits.max_bytes_per_stream})
 
 
-@_refusals
+@answering
 async def speedtest_release(request: Request) -> Response:
-    _collector(request).leases.release(_site(request), request.path_params["lease"])
+    collector_of(request).leases.release(_site(request), request.path_params["lease"])
     return Response(status_code=204)
 
 
-@_refusals
+@answering
 async def speedtest_ping(request: Request) -> Response:
     _site(request)
     return Response(b"pong", media_type="text/plain")
 
 
-@_refusals
+@answering
 async def speedtest_download(request: Request) -> Response:
     _leased_site(request)
-    leases = _collector(request).leases
+    leases = collector_of(request).leases
     try:
         wanted = int(request.query_params.get("bytes", "0"))
     except ValueError:
@@ -106,10 +93,10 @@ async def speedtest_download(request: Request) -> Response:
                              headers={"Content-Length": str(total), "Cache-Control": "no-store"})
 
 
-@_refusals
+@answering
 async def speedtest_upload(request: Request) -> Response:
     _leased_site(request)
-    leases = _collector(request).leases
+    leases = collector_of(request).leases
     if not leases.open_stream():
         raise Refused(503, "busy", *_BUSY, retry_after=10)
     received = 0
@@ -126,17 +113,17 @@ async def speedtest_upload(request: Request) -> Response:
     return JSONResponse({"bytes": received})
 
 
-@_refusals
+@answering
 async def discovery_subnets(request: Request) -> Response:
     """What the site's scanner may sweep: its subnets from the sites file, nothing else."""
     site = _site(request)
     return JSONResponse({"site": site,
-                         "subnets": list(_collector(request).world.sites[site].subnets)})
+                         "subnets": list(collector_of(request).world.sites[site].subnets)})
 
 
-@_refusals
+@answering
 async def post_discovery(request: Request) -> Response:
-    c = _collector(request)
+    c = collector_of(request)
     site = _site(request)
     body = await c.reception.read_body(request.headers.get("content-length", ""),
                                        request.stream())

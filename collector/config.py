@@ -142,7 +142,7 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
         log_level=s.choice("log_level", LOG_LEVELS, "info"),
         bandwidth=_bandwidth(s.section("bandwidth", None)),
         source=Path(path),
-        database_line=s.error("database", "").line,
+        database_line=s.line_of("database"),
     )
     s.finish()
     if cfg.forget_after_seconds < cfg.stale_after_seconds:

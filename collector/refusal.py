@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class Refused(Exception):
     def __init__(self, status: int, reason: str, vi: str, en: str, **extra: object):
@@ -17,10 +15,3 @@ class Refused(Exception):
             headers["Retry-After"] = str(int(float(str(extra.pop("retry_after")))) + 1)
         return self.status, {"error": f"{self.vi} / {self.en}", "reason": self.reason,
                              **extra}, headers
-
-    def response(self) -> Any:
-        """The answer as a Starlette response (for the HTTP adapters only)."""
-        from starlette.responses import JSONResponse
-
-        status, answer, headers = self.answer()
-        return JSONResponse(answer, status_code=status, headers=headers)

@@ -24,7 +24,6 @@ from yte_compliance.checks.targets import Target
 if TYPE_CHECKING:
     from yte_compliance.collector.state import Fleet, SiteView
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _bool(v: Any) -> float | None:

@@ -85,12 +85,10 @@ def _accept_kind(matches: list[tuple[str, Any]], open_ports: list[str]) -> str:
         elif key == "port":
             open_ports.append(str(value))
             narrow = True
-        elif key == "saddr":
-            narrow = True
         elif key in ("iif", "proto"):
             continue  # an interface or protocol alone still lets all of it in
         else:
-            narrow = True  # a condition we do not model: it narrows the accept somehow
+            narrow = True  # a source address, or a condition not modelled: it narrows
     return LIMITED if narrow else BARE
 
 

@@ -10,8 +10,3 @@ agent_config = click.option("--config", "-c", type=click.Path(dir_okay=False), r
                             help="agent YAML file")
 platform = click.option("--platform", "platform_name", type=click.Choice(["linux", "windows"]),
                         help="plan for this platform (default: this machine's)")
-
-
-def warn(message: str) -> None:
-    """A line for the person running the command, on stderr: never mixed into output."""
-    click.echo(f"yte: {message}", err=True)

@@ -7,3 +7,4 @@ IPV6_LARGE_PATH = "/api/v1/ipv6/large"
 # The IPv6 path-MTU check: more than IPv6's 1,280-byte minimum MTU, so a broken path MTU
 # (packet-too-big dropped) loses the answer while small packets still pass.
 IPV6_LARGE_BYTES = 4000
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus text format

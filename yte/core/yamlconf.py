@@ -91,8 +91,12 @@ class Section:
         self.line = getattr(node, "line", None)
         self._seen: set[Key] = set()
 
+    def line_of(self, key: Key | None) -> int | None:
+        """The line of ``key`` (of this mapping when absent), where the loader kept it."""
+        return self.node.key_lines.get(key, self.line) if hasattr(self.node, "key_lines") else None
+
     def error(self, key: Key | None, message: str) -> ConfigError:
-        line = self.node.key_lines.get(key, self.line) if hasattr(self.node, "key_lines") else None
+        line = self.line_of(key)
         name = f"{self.where}.{key}" if key and self.where else str(key or self.where)
         return ConfigError(self.file, line, name, message)
 
