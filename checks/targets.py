@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from yte_compliance.core.yamlconf import Section, load_yaml, parse_yaml
 SCOPES = ("host", "site")
 EVIDENCE = ("measured", "declared", "budget")
 SITE_TYPES = ("hospital", "health_centre", "commune_station", "other")
+ROLES = ("workstation", "server")  # a host's role: the plans count "máy vi tính làm việc"
 OPS = ("eq", "ne", "ge", "gt", "le", "lt", "within_days")
 
 
@@ -24,6 +26,19 @@ class Clause:
     op: str
     value: Any
     scale: float = 1.0  # the fact is multiplied by this first (e.g. goodput → link rate)
+
+
+@dataclass(frozen=True)
+class TypeRule:
+    """What changes for one site type (None: as the target says)."""
+
+    all_of: tuple[Clause, ...] | None = None
+    required_ratio: float | None = None
+    source: str | None = None
+    enabled: bool | None = None
+
+
+TYPE_RULE_KEYS = tuple(f.name for f in dataclasses.fields(TypeRule))
 
 
 @dataclass(frozen=True)
@@ -45,10 +60,33 @@ class Target:
     alert_for: str = "6h"  # how long a site must fail before Alertmanager is told
     alert_severity: str = "warning"
     explain: str | None = None  # a host fact saying why a host fails (tallied per site)
+    roles: frozenset[str] = frozenset(ROLES)  # host scope: the hosts counted
+    by_site_type: tuple[tuple[str, TypeRule], ...] = ()
+    # a plan's targets hold for its period; past effective_to they still apply, said so,
+    # until a newer rule replaces them, unless carry_forward is false
+    carry_forward: bool = True
+
+    def basis(self, day: dt.date) -> str | None:
+        """Why the target applies on ``day``: in_force, carried_forward, or None."""
+        if not self.enabled or day < self.effective_from:
+            return None
+        if self.effective_to is None or day <= self.effective_to:
+            return "in_force"
+        return "carried_forward" if self.carry_forward else None
 
     def in_force(self, day: dt.date) -> bool:
-        return self.enabled and self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to)
+        return self.basis(day) is not None
+
+    def for_site_type(self, site_type: str) -> Target | None:
+        """The target as it applies to a site of ``site_type``, or None where it does not."""
+        if site_type not in self.site_types:
+            return None
+        rule = dict(self.by_site_type).get(site_type)
+        if rule is None:
+            return self
+        changes = {k: getattr(rule, k) for k in TYPE_RULE_KEYS if getattr(rule, k) is not None}
+        variant = dataclasses.replace(self, **changes)
+        return variant if variant.enabled else None
 
 
 SEVERITIES = ("info", "warning", "critical")
@@ -87,6 +125,7 @@ def _target(s: Section, base: Target | None, known: dict[str, frozenset[str]] | 
         return getattr(base, key)
 
     scope = pick("scope", lambda: s.choice("scope", SCOPES))
+    alert: dict[str, Any]
     if base is None or s.has("alert"):
         alert = _alert(s)
     else:
@@ -108,8 +147,11 @@ def _target(s: Section, base: Target | None, known: dict[str, frozenset[str]] | 
         remediation_vi=pick("remediation_vi", lambda: s.get("remediation_vi", str, None)),
         remediation_en=pick("remediation_en", lambda: s.get("remediation_en", str, None)),
         explain=pick("explain", lambda: s.get("explain", str, None)),
+        roles=pick("roles", lambda: _names(s, "roles", ROLES, "role")),
+        carry_forward=pick("carry_forward", lambda: s.get("carry_forward", bool, True)),
         **alert,
     )
+    t = dataclasses.replace(t, by_site_type=_by_site_type(s, t, base, facts_ok))
     s.finish()
     if t.scope == "host" and t.required_ratio is None:
         raise s.error("required_ratio", "a host-scope target needs the share of hosts (0 to 1)")
@@ -133,11 +175,48 @@ def _alert(s: Section) -> dict[str, str]:
 
 
 def _site_types(s: Section) -> frozenset[str]:
-    values = s.get("site_types", list, list(SITE_TYPES))
+    return _names(s, "site_types", SITE_TYPES, "site type")
+
+
+def _names(s: Section, key: str, known: tuple[str, ...], what: str) -> frozenset[str]:
+    values = s.get(key, list, list(known))
+    if not values:
+        raise s.error(key, f"at least one {what}")
     for v in values:
-        if v not in SITE_TYPES:
-            raise s.error("site_types", f"unknown site type {v!r} (known: {', '.join(SITE_TYPES)})")
+        if v not in known:
+            raise s.error(key, f"unknown {what} {v!r} (known: {', '.join(known)})")
     return frozenset(values)
+
+
+def _by_site_type(s: Section, t: Target, base: Target | None,
+                  facts_ok: frozenset[str] | None) -> tuple[tuple[str, TypeRule], ...]:
+    """Per site type changes; a province file's entry changes only the keys it gives."""
+    rules = dict(base.by_site_type) if base is not None else {}
+    inner = s.section("by_site_type", None)
+    if inner is not None:
+        for site_type in list(inner.node):
+            if site_type not in t.site_types:
+                raise inner.error(str(site_type), f"not one of this target's site_types "
+                                                  f"({', '.join(sorted(t.site_types))})")
+            r = inner.section(site_type)
+            given: dict[str, Any] = {}
+            if r.has("all_of"):
+                given["all_of"] = _clauses(r, "all_of", facts_ok)
+            if r.has("required_ratio"):
+                if t.scope != "host":
+                    raise r.error("required_ratio", "only host-scope targets take a share of hosts")
+                given["required_ratio"] = r.ratio("required_ratio")
+            if r.has("source"):
+                given["source"] = r.get("source", str)
+            if r.has("enabled"):
+                given["enabled"] = r.get("enabled", bool)
+            r.finish()
+            rules[site_type] = dataclasses.replace(rules.get(site_type, TypeRule()), **given)
+        inner.finish()
+    for site_type in list(rules):
+        if site_type not in t.site_types:  # a province narrowed site_types
+            del rules[site_type]
+    return tuple(sorted(rules.items()))
 
 
 def parse_targets(data: Any, file: str | Path, base: dict[str, Target] | None = None,
@@ -180,4 +259,5 @@ def load_targets(paths: Iterable[str | Path],
 
 
 def in_force(targets: dict[str, Target], day: dt.date) -> list[Target]:
+    """The targets that apply on ``day``: in their period, or carried past it."""
     return [t for t in targets.values() if t.in_force(day)]

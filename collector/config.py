@@ -65,6 +65,9 @@ class CollectorConfig:
     bandwidth: Bandwidth = Bandwidth()
     source: Path | None = None  # the YAML file this came from, and the line of database:
     database_line: int | None = None
+    waivers_file: Path | None = None
+    os_lifecycle_file: Path | None = None  # None: the dates the package ships
+    count_unmanaged_pcs: bool = True  # PCs discovery saw without an agent count as unknown
 
 
 def _limits(s: Section | None) -> Limits:
@@ -111,6 +114,11 @@ def _bandwidth(s: Section | None) -> Bandwidth:
     return out
 
 
+def _optional_path(s: Section, base: Path, key: str) -> Path | None:
+    value = s.get(key, str, None)
+    return base / value if value else None
+
+
 def load_collector_config(path: str | Path) -> CollectorConfig:
     base = Path(path).parent
     s = Section(load_yaml(path), path, "")
@@ -143,6 +151,9 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
         bandwidth=_bandwidth(s.section("bandwidth", None)),
         source=Path(path),
         database_line=s.line_of("database"),
+        waivers_file=_optional_path(s, base, "waivers_file"),
+        os_lifecycle_file=_optional_path(s, base, "os_lifecycle_file"),
+        count_unmanaged_pcs=s.get("count_unmanaged_pcs", bool, True),
     )
     s.finish()
     if cfg.forget_after_seconds < cfg.stale_after_seconds:

@@ -346,7 +346,7 @@ def open_collector(cfg: CollectorConfig, clock: Callable[[], float] = time.time,
     cfg.database.parent.mkdir(parents=True, exist_ok=True)
     store = Store(cfg.database)
     bw = cfg.bandwidth
-    fleet = Fleet(store, world.sites, world.targets, world.declarations,
+    fleet = Fleet(store, world.sites, world.targets, world.policy,
                   stale_after=cfg.stale_after_seconds, forget_after=cfg.forget_after_seconds,
                   clock=clock, bandwidth_window=bw.window_days * 86400)
     leases = Leases(SpeedtestLimits(

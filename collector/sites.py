@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yte_compliance.checks.targets import SITE_TYPES
+from yte_compliance.checks.targets import ROLES, SITE_TYPES
 from yte_compliance.collector.tokens import StoredToken, parse_stored
 from yte_compliance.core.report import ID_RE
 from yte_compliance.core.yamlconf import Section, load_yaml
@@ -26,6 +26,11 @@ class Site:
     subnets: tuple[str, ...] = ()  # its LAN(s), for discovery: IPv4 and IPv6
     not_pcs: dict[str, str] = field(default_factory=dict)  # MAC → kind (printer, router, …)
     expected_hosts: int | None = None  # the PCs the site has: bounds how many may report
+    host_roles: dict[str, str] = field(default_factory=dict)  # host id or hostname → role
+
+    def role_of(self, host_id: str, hostname: str) -> str | None:
+        """The role staff gave this host in the sites file, if any."""
+        return self.host_roles.get(host_id) or self.host_roles.get(hostname)
 
 
 def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
@@ -60,6 +65,7 @@ def parse_sites(data: Any, file: str | Path) -> dict[str, Site]:
             subnets=_subnets(s),
             not_pcs=_devices(s),
             expected_hosts=s.get("expected_hosts", int, None),
+            host_roles=_host_roles(s),
         )
         expected = sites[sid].expected_hosts
         if expected is not None and expected < 1:
@@ -90,6 +96,19 @@ def _subnets(s: Section) -> tuple[str, ...]:
             raise s.error("subnets", f"{text} is larger than /20: list the site's LANs")
         out.append(str(net.cidr))
     return tuple(out)
+
+
+def _host_roles(s: Section) -> dict[str, str]:
+    """hosts: [{host: pacs-01, role: server}]: a host id or hostname, and its role."""
+    out: dict[str, str] = {}
+    for where, raw in s.items("hosts", []):
+        h = Section(raw, s.file, where)
+        name = h.get("host", str)
+        if name in out:
+            raise h.error("host", f"{name!r} listed twice")
+        out[name] = h.choice("role", ROLES)
+        h.finish()
+    return out
 
 
 def _devices(s: Section) -> dict[str, str]:

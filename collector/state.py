@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from yte_compliance.checks.declarations import Declarations
 from yte_compliance.checks.evaluate import CheckResult, HostFacts, SiteInput, evaluate_site
+from yte_compliance.checks.policy import JUDGED_FACTS, Policy
 from yte_compliance.checks.targets import Target, in_force
+from yte_compliance.checks.waivers import Waiver
 from yte_compliance.collector.sites import Site
 from yte_compliance.collector.store import HostRow, Measurement, SeenDevice, Store
 
@@ -30,6 +31,9 @@ class SiteView:
     bandwidth: tuple[Measurement, ...] = ()  # the window's measurements, oldest first
     site_facts: Mapping[str, Any] = field(default_factory=dict)  # declared, budget, measured
     devices: tuple[DeviceView, ...] = ()  # seen on the LAN within the device window
+    judged: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # host → facts judged
+    unmanaged: int = 0  # PCs seen on the LAN with no agent, counted as unknown
+    waivers: tuple[Waiver, ...] = ()  # the site's, in force or not
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,10 @@ class DeviceView:
 
 class Fleet:
     def __init__(self, store: Store, sites: dict[str, Site], targets: dict[str, Target],
-                 declarations: Declarations, *, stale_after: float, forget_after: float,
+                 policy: Policy, *, stale_after: float, forget_after: float,
                  clock: Callable[[], float] = time.time, refresh: float = 60.0,
                  bandwidth_window: float = 7 * 86400, device_window: float = 7 * 86400):
-        self.sites, self.targets, self.declarations = sites, targets, declarations
+        self.sites, self.targets, self.policy = sites, targets, policy
         self.stale_after, self.forget_after = stale_after, forget_after
         self.clock, self.refresh = clock, refresh
         self._lock = threading.Lock()
@@ -142,33 +146,37 @@ class Fleet:
         rows = [self._hosts[h] for h in self._by_site[site.id]]
         devices = [d for d in self._devices[site.id].values()
                    if now - d.last_seen <= self.device_window]
-        return evaluate_view(site, rows, window, targets, self.declarations, now=now,
+        return evaluate_view(site, rows, window, targets, self.policy, now=now,
                              stale_after=self.stale_after, forget_after=self.forget_after,
                              devices=devices)
 
 
 def evaluate_view(site: Site, rows: list[HostRow], window: list[Measurement],
-                  targets: list[Target], declarations: Declarations, *, now: float,
+                  targets: list[Target], policy: Policy, *, now: float,
                   stale_after: float, forget_after: float,
                   devices: list[SeenDevice] | None = None) -> SiteView:
     """One site judged at ``now``: the live fleet and the year-end report both use it."""
     rows = sorted((r for r in rows if now - r.collected_at <= forget_after),
                   key=lambda r: (-r.collected_at, r.host_id))
-    year = dt.date.fromtimestamp(now).year
-    site_facts = dict(declarations.site_facts(site.id, year))
+    today = dt.date.fromtimestamp(now)
+    site_facts = dict(policy.declarations.site_facts(site.id, today.year))
     site_facts.update(bandwidth_facts(window))
     fresh = [r for r in rows if now - r.collected_at <= stale_after]
     device_views = match_devices(site, devices, fresh)
     site_facts.update(coverage_facts(device_views, devices is not None and bool(devices)))
-    site_input = SiteInput(
-        site.id, site.type,
-        tuple(HostFacts(r.host_id, r.hostname, r.collected_at, r.facts) for r in rows),
-        site_facts,
-    )
+    unmanaged = sum(d.not_pc is None and d.host_id is None for d in device_views)
+    hosts, judged = [], {}
+    for r in rows:
+        role, facts = policy.judged(r.facts, site.role_of(r.host_id, r.hostname), today)
+        judged[r.host_id] = facts
+        hosts.append(HostFacts(r.host_id, r.hostname, r.collected_at, facts, role))
+    site_input = SiteInput(site.id, site.type, tuple(hosts), site_facts,
+                           unmanaged=unmanaged if policy.count_unmanaged else 0,
+                           waivers=policy.waivers.for_site(site.id))
     results = evaluate_site(site_input, targets, now=now, stale_after=stale_after)
     stale = frozenset(r.host_id for r in rows if now - r.collected_at > stale_after)
     return SiteView(site, tuple(results), tuple(rows), stale, now, tuple(window), site_facts,
-                    tuple(device_views))
+                    tuple(device_views), judged, site_input.unmanaged, site_input.waivers)
 
 
 def match_devices(site: Site, devices: list[SeenDevice] | None,
@@ -199,7 +207,7 @@ def known_facts() -> dict[str, frozenset[str]]:
     from yte_compliance.checks.declarations import SITE_FACTS
     from yte_compliance.core.report import fact_names
 
-    return {"host": fact_names() | DERIVED_HOST_FACTS,
+    return {"host": fact_names() | DERIVED_HOST_FACTS | JUDGED_FACTS,
             "site": SITE_FACTS | BANDWIDTH_FACTS | COVERAGE_FACTS}
 
 

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from yte_compliance.checks.evaluate import CheckResult
+from yte_compliance.checks.lifecycle import DERIVED as LIFECYCLE_FACTS
 from yte_compliance.checks.targets import Target
 from yte_compliance.collector.state import SiteView
 from yte_compliance.collector.store import HostRow
 
 
-def why_unknown(host: HostRow, facts: list[str]) -> list[str]:
+def why_unknown(host: HostRow, facts: list[str],
+                judged: Mapping[str, Any] | None = None) -> list[str]:
     """For each of ``facts`` the host could not tell: the probe's own reason."""
     out = []
+    judged = host.facts if judged is None else judged
     for fact in facts:
-        if host.facts.get(fact) is not None:
+        if judged.get(fact) is not None:
+            continue
+        if fact in LIFECYCLE_FACTS:
+            release = " ".join(str(judged.get(f"hardware.os_{k}") or "?")
+                               for k in ("name", "version", "build"))
+            out.append(f"{fact}: {release} không có trong dữ liệu vòng đời / "
+                       "not in the OS lifecycle data")
             continue
         probe, _, name = fact.partition(".")
         p = host.probes.get(probe)
@@ -27,32 +37,60 @@ def why_unknown(host: HostRow, facts: list[str]) -> list[str]:
     return out
 
 
-def check_json(r: CheckResult, t: Target, view: SiteView) -> dict[str, Any]:
+def rule_json(t: Target, day: dt.date) -> dict[str, Any]:
+    """Which rule judged: its period, and whether it is carried past the plan's end."""
+    basis = t.basis(day)
+    out: dict[str, Any] = {
+        "effective_from": t.effective_from.isoformat(),
+        "effective_to": t.effective_to.isoformat() if t.effective_to else None,
+        "basis": basis,
+    }
+    if basis == "carried_forward" and t.effective_to is not None:
+        out["note_vi"] = (f"Chỉ tiêu hiệu lực đến {t.effective_to:%d/%m/%Y}, áp dụng tiếp "
+                          f"cho năm {day.year} vì chưa có chỉ tiêu mới")
+        out["note_en"] = (f"in force until {t.effective_to.isoformat()}; applied to {day.year} "
+                          "as no newer target replaces it")
+    return out
+
+
+def check_json(r: CheckResult, general: Target, view: SiteView) -> dict[str, Any]:
     hosts = {h.host_id: h for h in view.hosts}
+    t = general.for_site_type(view.site.type) or general  # the rule this site's type has
     first = t.all_of[0]
+    day = dt.date.fromtimestamp(view.evaluated_at)
     out: dict[str, Any] = {
         "check": r.check, "title_vi": t.title_vi, "title_en": t.title_en,
         "scope": r.scope, "evidence": t.evidence, "status": r.status,
         "value": r.value, "target": r.target, "reason": r.reason, "source": t.source,
+        "site_types": sorted(t.site_types), "rule": rule_json(t, day),
+        "measured_status": r.measured_status,
+        "waiver": r.waiver.to_json() if r.waiver else None,
     }
     if r.scope == "host":
+        out["roles"] = sorted(t.roles)
         out["hosts"] = {"counted": r.hosts_counted, "passing": r.hosts_passing,
                         "failing": r.hosts_failing, "unknown": r.hosts_unknown,
-                        "stale": r.hosts_stale}
+                        "stale": r.hosts_stale, "unmanaged": r.hosts_unmanaged,
+                        "other_role": r.hosts_other_role, "waived": len(r.waived_hosts)}
+        out["waived_hosts"] = [
+            {"host_id": h, "hostname": hosts[h].hostname,
+             "waiver": next(w.to_json() for w in view.waivers
+                            if w.check == r.check and w.covers(h, hosts[h].hostname))}
+            for h in r.waived_hosts]
         failing: list[dict[str, Any]] = [{"host_id": h, "hostname": hosts[h].hostname}
                                          for h in r.failing_hosts]
         out["failing_hosts"] = failing
         if t.explain:  # which step fails most, and each failing host's own reason
             tally: dict[str, int] = {}
             for entry in failing:
-                why = hosts[entry["host_id"]].facts.get(t.explain)
+                why = view.judged.get(entry["host_id"], {}).get(t.explain)
                 entry["why"] = why
                 if why:
                     tally[why] = tally.get(why, 0) + 1
             out["failing_reasons"] = dict(sorted(tally.items(), key=lambda kv: -kv[1]))
         judged = [c.fact for c in t.all_of]
         out["unknown_hosts"] = [{"host_id": h, "hostname": hosts[h].hostname,
-                                 "why": why_unknown(hosts[h], judged)}
+                                 "why": why_unknown(hosts[h], judged, view.judged.get(h))}
                                 for h in r.unknown_hosts]
     else:
         out["op"], out["threshold"] = first.op, first.value
@@ -92,9 +130,22 @@ def devices_json(view: SiteView) -> dict:
     }
 
 
+def hosts_json(view: SiteView) -> list[dict[str, Any]]:
+    """Each host as the checks see it: its role and where it came from, its OS release."""
+    out = []
+    for h in view.hosts:
+        f = view.judged.get(h.host_id, h.facts)
+        out.append({"host_id": h.host_id, "hostname": h.hostname,
+                    "stale": h.host_id in view.stale,
+                    "role": f.get("host.role"), "role_source": f.get("host.role_source"),
+                    "os_release": f.get("os.release"),
+                    "os_support_ends_on": f.get("os.support_ends_on")})
+    return out
+
+
 def site_json(view: SiteView, targets: dict[str, Target], detail: bool) -> dict:
     s = view.site
-    counts = {"pass": 0, "fail": 0, "unknown": 0}
+    counts = {"pass": 0, "fail": 0, "unknown": 0, "waived": 0}
     for r in view.results:
         counts[r.status] += 1
     out = {
@@ -104,8 +155,13 @@ def site_json(view: SiteView, targets: dict[str, Target], detail: bool) -> dict:
                           .isoformat(timespec="seconds"),
         "hosts": {"fresh": len(view.hosts) - len(view.stale), "stale": len(view.stale)},
         "coverage": devices_json(view)["coverage"],
+        "unmanaged_pcs": view.unmanaged,
         "checks_summary": counts,
     }
     if detail:
+        day = dt.date.fromtimestamp(view.evaluated_at)
         out["checks"] = [check_json(r, targets[r.check], view) for r in view.results]
+        out["hosts_detail"] = hosts_json(view)
+        out["waivers"] = [dict(w.to_json(), in_force=w.in_force(day),
+                               expired=w.expires < day) for w in view.waivers]
     return out

@@ -13,7 +13,17 @@ PASS_MAPPINGS = [{"type": "value", "options": {
     "0": {"text": "CHƯA ĐẠT", "color": "red", "index": 1}}},
     {"type": "special", "options": {"match": "null", "result": {"text": "CHƯA RÕ",
                                                                   "color": "yellow"}}}]
+# A site's result per check: 1 ĐẠT, 0 CHƯA ĐẠT, 2 MIỄN TRỪ (its own series, not a pass),
+# no value CHƯA RÕ.
+VERDICT_MAPPINGS = [{"type": "value", "options": {
+    "1": {"text": "ĐẠT", "color": "green", "index": 0},
+    "0": {"text": "CHƯA ĐẠT", "color": "red", "index": 1},
+    "2": {"text": "MIỄN TRỪ", "color": "blue", "index": 2}}}, PASS_MAPPINGS[1]]
 SITE_FILTER = 'province=~"$province", district=~"$district", site_type=~"$site_type"'
+
+
+def _verdict(passing: str, waived: str) -> str:
+    return f"({passing}) or ({waived} == 1) * 2"
 
 
 def _var(name: str, label: str, query: str, multi: bool = True) -> dict:
@@ -84,10 +94,14 @@ def province_overview() -> dict:
               {"color": "green", "value": None}, {"color": "orange", "value": 1}]}})
     b.add("stat", "Kết quả chưa rõ / Unknown results",
           [_target(f'sum(site_check:yte_site_check_unknown:info{{{SITE_FILTER}}})')], w=6, h=4)
+    b.add("stat", "Kết quả miễn trừ / Waived results",
+          [_target(f'sum(site_check:yte_site_check_waived:info{{{SITE_FILTER}}})')], w=6, h=4)
     b.add("stat", "Cơ sở / Sites", [_target(f'count(yte_site_info{{{SITE_FILTER}}})')], w=6, h=4)
-    b.add("table", "Cơ sở × chỉ tiêu (ĐẠT / CHƯA ĐẠT) / Sites × checks",
-          [_target(f'site_check:yte_site_check_pass:info{{{SITE_FILTER}}}', instant=True)],
-          w=24, h=12, defaults={"mappings": PASS_MAPPINGS,
+    b.add("table", "Cơ sở × chỉ tiêu (ĐẠT / CHƯA ĐẠT / MIỄN TRỪ) / Sites × checks",
+          [_target(_verdict(f'site_check:yte_site_check_pass:info{{{SITE_FILTER}}}',
+                            f'site_check:yte_site_check_waived:info{{{SITE_FILTER}}}'),
+                   instant=True)],
+          w=24, h=12, defaults={"mappings": VERDICT_MAPPINGS,
                                 "custom": {"cellOptions": {"type": "color-background"}}},
           transformations=[{"id": "groupingToMatrix", "options": {
               "columnField": "check", "rowField": "name", "valueField": "Value",
@@ -129,9 +143,10 @@ def site_dashboard() -> dict:
     b.add("stat", "Chỉ tiêu chưa đạt / Checks not met",
           [_target('count(yte_site_check_pass{site="$site"} == 0) or vector(0)')], w=8, h=4)
     b.add("table", "Chỉ tiêu của cơ sở / The site's checks",
-          [_target('yte_site_check_pass{site="$site"} * on (check) group_left (title_vi) '
-                   'yte_check_info', instant=True)], w=12, h=10,
-          defaults={"mappings": PASS_MAPPINGS})
+          [_target("(" + _verdict('yte_site_check_pass{site="$site"}',
+                                  'yte_site_check_waived{site="$site"}')
+                   + ') * on (check) group_left (title_vi) yte_check_info', instant=True)],
+          w=12, h=10, defaults={"mappings": VERDICT_MAPPINGS})
     b.add("table", "Máy × chỉ tiêu / Hosts × checks",
           [_target('yte_host_check_pass{site="$site"} * on (host) group_left (hostname) '
                    'yte_host_info{site="$site"}', instant=True)], w=12, h=10,
@@ -152,6 +167,9 @@ def site_dashboard() -> dict:
           w=12, h=9, defaults={"unit": "bps", "min": 0})
     b.add("table", "Các máy / Hosts",
           [_target('yte_host_info{site="$site"}', instant=True)], w=24, h=8)
+    b.add("table", "Miễn trừ và ngày hết hạn / Waivers and when they end",
+          [_target('yte_site_waiver_expiry_timestamp_seconds{site="$site"} * 1000',
+                   instant=True)], w=24, h=6, defaults={"unit": "dateTimeAsIso"})
     return b.json()
 
 

@@ -10,6 +10,7 @@ last-report time and yte_host_stale = 1. An unknown fact or result has no sample
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import threading
 from collections.abc import Callable, Collection, Mapping
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily
 
-from yte_compliance.checks.evaluate import FAIL, PASS, UNKNOWN
+from yte_compliance.checks.evaluate import FAIL, PASS, UNKNOWN, WAIVED
 from yte_compliance.checks.targets import Target
 
 if TYPE_CHECKING:
@@ -67,11 +68,18 @@ SITE_FAMILIES: tuple[tuple[str, str], ...] = (
     ("yte_site_info", "Site metadata (join on site)."),
     ("yte_site_check_pass", "1 if the site meets the check, 0 if not; absent when unknown."),
     ("yte_site_check_unknown", "1 if the check's result is unknown."),
+    ("yte_site_check_waived", "1 if a waiver (miễn trừ) in force covers the site for the check: "
+                              "neither a pass nor a fail."),
+    ("yte_site_waiver_expiry_timestamp_seconds",
+     "End of a waiver's last day (site, check, host; host empty: the whole site), in force "
+     "or expired: past time() means it no longer applies."),
     ("yte_site_check_ratio", "Share of the site's reporting hosts that pass (host-scope checks)."),
     ("yte_site_check_target_ratio", "Required share of hosts."),
     ("yte_site_check_value", "The site's value for a site-scope check."),
     ("yte_site_check_threshold", "The threshold of a site-scope check."),
-    ("yte_site_check_hosts", "Reporting hosts by result of a host-scope check."),
+    ("yte_site_check_hosts", "Hosts by result of a host-scope check (unmanaged: PCs seen "
+                             "on the LAN without an agent, counted as unknown; waived: left "
+                             "out by a waiver)."),
     ("yte_site_hosts", "Hosts known at the site, fresh or stale."),
     ("yte_site_devices", "Devices discovered on the site's LAN, by state."),
     ("yte_site_agent_coverage_ratio", "Share of the site's discovered PCs that report."),
@@ -124,8 +132,13 @@ def site_lines(view: SiteView) -> dict[str, list[str]]:
     if view.site_facts.get("coverage.ratio") is not None:
         add("yte_site_agent_coverage_ratio", view.site_facts["coverage.ratio"], site=sid)
     per_host: dict[str, list[tuple[str, float]]] = {}
+    for w in view.waivers:
+        end = dt.datetime.combine(w.expires, dt.time(23, 59, 59)).timestamp()
+        add("yte_site_waiver_expiry_timestamp_seconds", end, site=sid, check=w.check,
+            host=w.host or "")
     for r in view.results:
         add("yte_site_check_unknown", r.status == UNKNOWN, site=sid, check=r.check)
+        add("yte_site_check_waived", r.status == WAIVED, site=sid, check=r.check)
         if r.status in (PASS, FAIL):
             add("yte_site_check_pass", r.status == PASS, site=sid, check=r.check)
         if r.scope == "host":
@@ -133,13 +146,13 @@ def site_lines(view: SiteView) -> dict[str, list[str]]:
             if r.value is not None:
                 add("yte_site_check_ratio", r.value, site=sid, check=r.check)
             for result, n in (("pass", r.hosts_passing), ("fail", r.hosts_failing),
-                              ("unknown", r.hosts_unknown)):
+                              ("unknown", r.hosts_unknown), ("unmanaged", r.hosts_unmanaged),
+                              ("waived", len(r.waived_hosts))):
                 add("yte_site_check_hosts", n, site=sid, check=r.check, result=result)
-            failing, unsure = set(r.failing_hosts), set(r.unknown_hosts)
-            for h in view.hosts:
-                if h.host_id not in view.stale and h.host_id not in unsure:
-                    per_host.setdefault(h.host_id, []).append(
-                        (r.check, 0.0 if h.host_id in failing else 1.0))
+            for hid in r.passing_hosts:
+                per_host.setdefault(hid, []).append((r.check, 1.0))
+            for hid in r.failing_hosts:
+                per_host.setdefault(hid, []).append((r.check, 0.0))
         else:
             if r.value is not None:
                 add("yte_site_check_value", r.value, site=sid, check=r.check)

@@ -9,8 +9,13 @@ from pathlib import Path
 
 from yte_compliance.exporters.yearly import Row, YearReport
 
-HEADER = ("STT", "Nội dung", "Chỉ tiêu", "Thực hiện", "Đánh giá")
-FILLS = {"pass": "C6EFCE", "fail": "FFC7CE", "unknown": "FFEB9C"}
+HEADER = ("STT", "Nội dung", "Chỉ tiêu", "Thực hiện", "Đánh giá", "Ghi chú")
+FILLS = {"pass": "C6EFCE", "fail": "FFC7CE", "unknown": "FFEB9C", "waived": "DDEBF7"}
+
+
+def notes(row: Row) -> str:
+    """The Ghi chú column: where the target applies, and which rule judged it."""
+    return "\n".join(x for x in (row.applies_to, row.rule_note) if x)
 
 
 def to_json(report: YearReport) -> str:
@@ -54,14 +59,15 @@ def write_xlsx(report: YearReport, path: Path) -> None:
             cell.font, cell.border = Font(bold=True), border
             cell.fill = PatternFill("solid", fgColor="DDE4EE")
         for i, row in enumerate(rows, start + 1):
-            values = (row.stt, row.content_vi, row.target, row.achieved, row.verdict)
+            values = (row.stt, row.content_vi, row.target, row.achieved, row.verdict,
+                      notes(row))
             for col, value in enumerate(values, 1):
                 cell = ws.cell(i, col, value)
                 cell.border = border
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
             ws.cell(i, 5).fill = PatternFill("solid", fgColor=FILLS[row.status])
             ws.cell(i, 5).font = Font(bold=True)
-        for col, width in zip("ABCDE", (6, 60, 26, 40, 14), strict=True):
+        for col, width in zip("ABCDEF", (6, 60, 26, 40, 14, 50), strict=True):
             ws.column_dimensions[col].width = width
         return start + len(rows) + 1
 
@@ -71,7 +77,7 @@ def write_xlsx(report: YearReport, path: Path) -> None:
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = f"Tỉnh / Province: {report.province} — số liệu đến / as of {report.as_of}"
     table(ws, report.summary, 4)
-    used = {"Tổng hợp", "Máy chưa đạt"}
+    used = {"Tổng hợp", "Máy chưa đạt", "Miễn trừ"}
     for s in report.sites:
         sheet = book.create_sheet(_sheet_name(s.name, used))
         sheet["A1"] = f"{s.name} ({s.id})"
@@ -90,4 +96,13 @@ def write_xlsx(report: YearReport, path: Path) -> None:
             r += 1
     for col, width in zip("ABCD", (30, 50, 24, 50), strict=True):
         failing.column_dimensions[col].width = width
+    waived = book.create_sheet("Miễn trừ")
+    head = ("Cơ sở", "Chỉ tiêu", "Máy", "Lý do", "Người phê duyệt", "Quyết định", "Hết hạn")
+    for col, text in enumerate(head, 1):
+        waived.cell(1, col, text).font = Font(bold=True)
+    for r, w in enumerate(report.waivers, 2):
+        values = (w["site_name"], w["check"], w["host"] or "toàn cơ sở", w["reason"],
+                  w["approved_by"], w["decision"], w["expires"])
+        for col, value in enumerate(values, 1):
+            waived.cell(r, col, value)
     book.save(path)

@@ -18,6 +18,7 @@ JOIN = f"* on (site) group_left ({INFO_LABELS}) yte_site_info"
 RECORDING = [
     ("site_check:yte_site_check_pass:info", f"yte_site_check_pass {JOIN}"),
     ("site_check:yte_site_check_unknown:info", f"yte_site_check_unknown {JOIN}"),
+    ("site_check:yte_site_check_waived:info", f"yte_site_check_waived {JOIN}"),
     ("site_check:yte_site_check_ratio:info", f"yte_site_check_ratio {JOIN}"),
     ("site_check:yte_site_check_value:info", f"yte_site_check_value {JOIN}"),
     ("site:yte_site_hosts:info", f"yte_site_hosts {JOIN}"),
@@ -33,6 +34,14 @@ RECORDING = [
 
 def _threshold(t: Target) -> tuple[str, str]:
     """The target in words (vi, en) for the alert text: the number lives in targets.yaml."""
+    vi, en = _general_threshold(t)
+    if t.by_site_type:
+        types = ", ".join(site_type for site_type, _ in t.by_site_type)
+        vi, en = f"{vi} (riêng cho {types}: xem targets.yaml)", f"{en} (own rule for {types})"
+    return vi, en
+
+
+def _general_threshold(t: Target) -> tuple[str, str]:
     if t.scope == "host":
         pct = f"{t.required_ratio * 100:g} %"
         return f"≥ {pct} số máy", f"≥ {pct} of the site's PCs"
@@ -91,6 +100,19 @@ def alert_rules(targets: Iterable[Target], runbook_base: str = "docs/runbooks",
                      "warning", "{{ $labels.name }}: máy mới bị từ chối, cơ sở đã đủ số máy",
                      "{{ $labels.name }}: new PCs refused, the site is at its host limit",
                      runbook_base, "site"),
+        _fixed_alert("YteWaiverExpired",
+                     f"(yte_site_waiver_expiry_timestamp_seconds < time()) {JOIN}", "10m",
+                     "warning", "{{ $labels.name }}: miễn trừ {{ $labels.check }} "
+                     "{{ $labels.host }} đã hết hạn, chỉ tiêu được đánh giá lại",
+                     "{{ $labels.name }}: the waiver for {{ $labels.check }} {{ $labels.host }} "
+                     "expired; the target is judged again", runbook_base, "site"),
+        _fixed_alert("YteWaiverExpiringSoon",
+                     "(yte_site_waiver_expiry_timestamp_seconds > time() and "
+                     f"yte_site_waiver_expiry_timestamp_seconds < time() + 30 * 86400) {JOIN}",
+                     "1h", "info", "{{ $labels.name }}: miễn trừ {{ $labels.check }} "
+                     "{{ $labels.host }} hết hạn trong 30 ngày",
+                     "{{ $labels.name }}: the waiver for {{ $labels.check }} {{ $labels.host }} "
+                     "ends within 30 days", runbook_base, "site"),
         _fixed_alert("YteCollectorDown", f'up{{job="{collector_job}"}} == 0', "5m", "critical",
                      "Máy thu thập không trả lời", "the collector does not answer scrapes",
                      runbook_base, "collector"),

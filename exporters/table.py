@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-VERDICT = {"pass": "ĐẠT", "fail": "CHƯA ĐẠT", "unknown": "CHƯA RÕ (unknown)"}
+VERDICT = {"pass": "ĐẠT", "fail": "CHƯA ĐẠT", "unknown": "CHƯA RÕ (unknown)",
+           "waived": "MIỄN TRỪ (waived)"}
+VERDICT_SHORT = {"pass": "ĐẠT", "fail": "CHƯA ĐẠT", "unknown": "CHƯA RÕ", "waived": "MIỄN TRỪ"}
 _OPS = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "=", "ne": "≠"}
 
 
@@ -42,6 +44,10 @@ def achieved(check: dict[str, Any]) -> str:
         text = f"{h['passing']}/{h['counted']} máy ({vn_percent(check['value'])})"
         if h["unknown"]:
             text += f", {h['unknown']} chưa rõ"
+        if h.get("unmanaged"):
+            text += f", {h['unmanaged']} không có tác tử"
+        if h.get("waived"):
+            text += f", {h['waived']} miễn trừ"
         return text
     value = check.get("value")
     if value is None:
@@ -73,6 +79,13 @@ def achieved(check: dict[str, Any]) -> str:
     return vn_number(value, 2)
 
 
+def waiver_text(w: dict[str, Any]) -> str:
+    """A waiver as the auditor reads it: why, who approved it, the decision, until when."""
+    until = "/".join(reversed(w["expires"].split("-")))
+    return (f"miễn trừ / waived: {w['reason']} — {w['approved_by']}, {w['decision']}, "
+            f"đến / until {until}")
+
+
 def format_site(detail: dict[str, Any]) -> str:
     site = detail["site"]
     rows = [("STT", "Chỉ tiêu / Target", "Yêu cầu", "Thực hiện", "Đánh giá")]
@@ -81,6 +94,12 @@ def format_site(detail: dict[str, Any]) -> str:
         rows.append((str(i), c["title_vi"], requirement(c), achieved(c), VERDICT[c["status"]]))
         if c["status"] == "unknown" and c.get("reason"):
             notes.append(f"  {i}. chưa rõ vì / unknown because: {c['reason']}")
+        if c.get("waiver"):
+            notes.append(f"  {i}. {waiver_text(c['waiver'])}")
+        for h in c.get("waived_hosts", []):
+            notes.append(f"  {i}. {h['hostname']}: {waiver_text(h['waiver'])}")
+        if (c.get("rule") or {}).get("note_vi"):
+            notes.append(f"  {i}. {c['rule']['note_vi']} / {c['rule']['note_en']}")
         for h in c.get("unknown_hosts", [])[:10]:
             notes.append(f"  {i}. {h['hostname']} chưa rõ / unknown: {'; '.join(h['why'])}")
         if c.get("failing_reasons"):

@@ -9,9 +9,11 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from yte_compliance.exporters.table import achieved, requirement, vn_percent
+from yte_compliance.exporters.table import VERDICT_SHORT, achieved, requirement, vn_percent
 
-VERDICT_SHORT = {"pass": "ĐẠT", "fail": "CHƯA ĐẠT", "unknown": "CHƯA RÕ"}
+SITE_TYPE_VI = {"hospital": "bệnh viện", "health_centre": "trung tâm y tế",
+                "commune_station": "trạm y tế xã", "other": "cơ sở khác"}
+ROLE_VI = {"workstation": "máy trạm", "server": "máy chủ"}
 
 
 @dataclass
@@ -22,9 +24,11 @@ class Row:
     content_en: str
     target: str  # Chỉ tiêu
     achieved: str  # Thực hiện
-    verdict: str  # ĐẠT | CHƯA ĐẠT | CHƯA RÕ
-    status: str  # pass | fail | unknown
+    verdict: str  # ĐẠT | CHƯA ĐẠT | CHƯA RÕ | MIỄN TRỪ
+    status: str  # pass | fail | unknown | waived
     source: str
+    applies_to: str = ""  # the site types (and host roles) the target counts
+    rule_note: str = ""  # a plan's target applied past its period says so
 
 
 @dataclass
@@ -46,6 +50,9 @@ class SiteSection:
     failing: list[Failing]
     hosts_reporting: int
     hosts_stale: int
+    roles: dict[str, int] = field(default_factory=dict)  # reporting hosts per role
+    unmanaged_pcs: int = 0  # seen on the LAN without an agent
+    waivers: list[dict[str, Any]] = field(default_factory=list)  # in force on the as-of date
 
 
 @dataclass
@@ -57,28 +64,46 @@ class YearReport:
     generated_at: str
     summary: list[Row]
     sites: list[SiteSection] = field(default_factory=list)
+    waivers: list[dict[str, Any]] = field(default_factory=list)  # in force on the as-of date
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _pooled(checks: list[dict], required: float) -> tuple[str, str]:
-    """Host-scope over the province: every reporting host of every site counts once."""
+def _waived_sites(checks: list[dict]) -> str:
+    n = sum(c["status"] == "waived" for c in checks)
+    return f", {n} cơ sở miễn trừ" if n else ""
+
+
+def _pooled(all_checks: list[dict]) -> tuple[str, str]:
+    """Host-scope over the province: every counted host of every site the target applies
+    to counts once (a PC without an agent as unknown); a waived site is left out, and
+    each site's share is its own type's (the need is the sum of theirs)."""
+    checks = [c for c in all_checks if c["status"] != "waived"]
     passing = sum(c["hosts"]["passing"] for c in checks)
     counted = sum(c["hosts"]["counted"] for c in checks)
-    unknown = sum(c["hosts"]["unknown"] for c in checks)
+    doubtful = sum(c["hosts"]["unknown"] + c["hosts"].get("unmanaged", 0) for c in checks)
     if counted == 0:
-        return "0 máy báo cáo", "unknown"
-    need = Fraction(str(required)) * counted
-    status = ("pass" if passing >= need else "fail" if passing + unknown < need else "unknown")
+        return "0 máy báo cáo" + _waived_sites(all_checks), "unknown"
+    need = sum(Fraction(str(c["target"])) * c["hosts"]["counted"] for c in checks)
+    status = ("pass" if passing >= need else "fail" if passing + doubtful < need else "unknown")
     text = f"{passing}/{counted} máy ({vn_percent(passing / counted)})"
+    unknown = sum(c["hosts"]["unknown"] for c in checks)
+    unmanaged = sum(c["hosts"].get("unmanaged", 0) for c in checks)
+    waived = sum(c["hosts"].get("waived", 0) for c in checks)
     if unknown:
         text += f", {unknown} chưa rõ"
-    return text, status
+    if unmanaged:
+        text += f", {unmanaged} không có tác tử"
+    if waived:
+        text += f", {waived} máy miễn trừ"
+    return text + _waived_sites(all_checks), status
 
 
-def _sites_share(checks: list[dict]) -> tuple[str, str]:
-    """Site-scope over the province: every applicable site must meet it (100 %)."""
+def _sites_share(all_checks: list[dict]) -> tuple[str, str]:
+    """Site-scope over the province: every applicable site must meet it (100 %); a
+    waived site is neither."""
+    checks = [c for c in all_checks if c["status"] != "waived"]
     n = len(checks)
     passing = sum(c["status"] == "pass" for c in checks)
     failing = sum(c["status"] == "fail" for c in checks)
@@ -86,7 +111,19 @@ def _sites_share(checks: list[dict]) -> tuple[str, str]:
     text = f"{passing}/{n} cơ sở đạt ({vn_percent(passing / n) if n else '—'})"
     if n - passing - failing:
         text += f", {n - passing - failing} chưa rõ"
-    return text, status
+    return text + _waived_sites(all_checks), status
+
+
+def applies_to(c: dict) -> str:
+    """'Áp dụng: bệnh viện, trạm y tế xã; máy trạm' from the check's site types, roles."""
+    types = ", ".join(SITE_TYPE_VI.get(t, t) for t in c.get("site_types", []))
+    roles = ", ".join(ROLE_VI.get(r, r) for r in c.get("roles", []))
+    return f"Áp dụng / applies to: {types}" + (f"; {roles}" if roles else "")
+
+
+def rule_note(c: dict) -> str:
+    rule = c.get("rule") or {}
+    return f"{rule['note_vi']} / {rule['note_en']}" if rule.get("note_vi") else ""
 
 
 def build(details: list[dict], *, year: int, as_of: dt.datetime, province: str | None
@@ -99,7 +136,8 @@ def build(details: list[dict], *, year: int, as_of: dt.datetime, province: str |
         rows, failing = [], []
         for i, c in enumerate(d["checks"], 1):
             rows.append(Row(i, c["check"], c["title_vi"], c["title_en"], requirement(c),
-                            achieved(c), VERDICT_SHORT[c["status"]], c["status"], c["source"]))
+                            achieved(c), VERDICT_SHORT[c["status"]], c["status"], c["source"],
+                            applies_to(c), rule_note(c)))
             if c["check"] not in by_check:
                 by_check[c["check"]] = []
                 order.append(c["check"])
@@ -108,25 +146,42 @@ def build(details: list[dict], *, year: int, as_of: dt.datetime, province: str |
                 failing.append(Failing(c["check"], c["title_vi"], h["hostname"],
                                        h.get("why") or "chưa đạt / not met"))
         s = d["site"]
+        roles: dict[str, int] = {}
+        for h in d.get("hosts_detail", []):
+            if not h["stale"]:
+                roles[h["role"]] = roles.get(h["role"], 0) + 1
+        waivers = [w for w in d.get("waivers", []) if w["in_force"]]
         sections.append(SiteSection(s["id"], s["name"], s["type"], s["province"],
                                     s["district"], rows, failing, d["hosts"]["fresh"],
-                                    d["hosts"]["stale"]))
+                                    d["hosts"]["stale"], roles, d.get("unmanaged_pcs", 0),
+                                    waivers))
     summary = []
     for stt, check in enumerate(order, 1):
         checks = by_check[check]
         first = checks[0]
+        rules = sorted({requirement(c) for c in checks})
+        same = len(rules) == 1
+        target = rules[0] if same else "theo loại cơ sở / per site type: " + "; ".join(rules)
         if first["scope"] == "host":
-            text, status = _pooled(checks, first["target"])
-            target = requirement(first)
+            text, status = _pooled(checks)
         else:
             text, status = _sites_share(checks)
-            target = f"{requirement(first)} — 100 % cơ sở"
+            target += " — 100 % cơ sở"
         summary.append(Row(stt, check, first["title_vi"], first["title_en"], target, text,
-                           VERDICT_SHORT[status], status, first["source"]))
+                           VERDICT_SHORT[status], status, first["source"],
+                           applies_to(_union(checks)), rule_note(first)))
     where = province or ", ".join(sorted({s.province for s in sections})) or "—"
+    waivers = [dict(w, site_name=s.name) for s in sections for w in s.waivers]
     return YearReport(
         title=f"BÁO CÁO KẾT QUẢ THỰC HIỆN CHỈ TIÊU CÔNG NGHỆ THÔNG TIN NĂM {year}",
         year=year, as_of=as_of.strftime("%d/%m/%Y %H:%M"), province=where,
         generated_at=dt.datetime.now().strftime("%d/%m/%Y %H:%M"), summary=summary,
-        sites=sections)
+        sites=sections, waivers=waivers)
+
+
+def _union(checks: list[dict]) -> dict:
+    """The site types the target applies to across the province (from every site's rule)."""
+    types = sorted({t for c in checks for t in c.get("site_types", [])})
+    roles = sorted({r for c in checks for r in c.get("roles", [])})
+    return {"site_types": types, "roles": roles}
 

@@ -31,14 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def make_report(site: str, host: str, *, collected_at: float, ram: int | None = 8 * GiB,
                 media: str | None = "ssd", firewall: bool | None = True,
                 antivirus: bool | None = True, ipv6: bool = True,
-                report_id: str | None = None, bandwidth_bps: float | None = None
-                ) -> dict[str, Any]:
+                report_id: str | None = None, bandwidth_bps: float | None = None,
+                os_version: str = "12") -> dict[str, Any]:
     unknown = {"os_disk_media": "virtual disk"} if media is None else {}
     probes = {
         "hardware": ProbeResult("ok", HardwareFacts(
             memory_installed_bytes=ram, memory_installed_source="smbios",
             memory_usable_bytes=int(ram * 0.97) if ram else None, os_family="linux",
-            os_name="Debian GNU/Linux", os_version="12", os_disk_devices=["sda"],
+            os_name="Debian GNU/Linux", os_version=os_version, os_disk_devices=["sda"],
             os_disk_media=media, os_disk_bus="sata"), unknown=unknown),
         "firewall": (ProbeResult("unknown", None, "nft: Operation not permitted")
                      if firewall is None else

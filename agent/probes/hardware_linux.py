@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,24 @@ def parse_os_release(text: str) -> tuple[str | None, str | None]:
         if sep:
             values[key.strip()] = value.strip().strip('"')
     return values.get("NAME"), values.get("VERSION_ID") or values.get("VERSION")
+
+
+_TARGET_ROLES = {"graphical.target": "workstation", "multi-user.target": "server"}
+DEFAULT_TARGETS = ("/etc/systemd/system/default.target", "/usr/lib/systemd/system/default.target",
+                    "/lib/systemd/system/default.target")
+
+
+def default_target_role(ctx: Context) -> tuple[str | None, str | None]:
+    """A PC someone works at boots to a desktop; a server boots to multi-user. The admin's
+    choice (/etc) first, else the distribution's default; a link only, never followed."""
+    for name in DEFAULT_TARGETS:
+        try:
+            target = Path(os.readlink(ctx.path(name))).name
+        except OSError:
+            continue
+        role = _TARGET_ROLES.get(target)
+        return role, (f"{name} -> {target}" if role else None)
+    return None, None
 
 
 # ---- the disk holding the operating system ----------------------------------------------
@@ -316,6 +335,11 @@ def collect(ctx: Context) -> Observed:
             unknown["os_name"] = "/etc/os-release missing"
         facts.os_build = _read(ctx.path("/proc/sys/kernel/osrelease"))
 
+    def role() -> None:
+        facts.system_role, facts.system_role_source = default_target_role(ctx)
+        if facts.system_role is None:
+            unknown["system_role"] = "no systemd default.target (or an unusual one)"
+
     def macs() -> None:
         facts.mac_addresses = physical_macs(ctx.path("/sys/class/net"))
 
@@ -327,6 +351,7 @@ def collect(ctx: Context) -> Observed:
                     "memory_module_count"), memory)
     _each(unknown, ("cpu_model", "cpu_cores", "cpu_threads"), cpu)
     _each(unknown, ("os_name", "os_version", "os_build"), os_release)
+    _each(unknown, ("system_role", "system_role_source"), role)
     _each(unknown, ("mac_addresses",), macs)
     _each(unknown, ("os_disk_media", "os_disk_bus", "os_disk_devices"), os_disk)
     return Observed(facts, unknown)

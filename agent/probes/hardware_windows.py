@@ -41,6 +41,13 @@ def os_name(caption: str | None, build: str | None) -> str | None:
     return name
 
 
+def product_role(product_type: Any) -> tuple[str | None, str | None]:
+    """Win32_OperatingSystem.ProductType: 1 workstation, 2 domain controller, 3 server."""
+    role = {1: "workstation", 2: "server", 3: "server"}.get(
+        int(product_type) if str(product_type).isdigit() else -1)
+    return role, (f"ProductType={product_type}" if role else None)
+
+
 def parse_cpu(rows: list[dict[str, Any]]) -> tuple[str | None, int | None, int | None]:
     if not rows:
         return None, None, None
@@ -95,6 +102,9 @@ def collect(ctx: Context) -> Observed:
         facts.os_name = os_name(os_row.get("Caption"), os_row.get("BuildNumber"))
         facts.os_version = os_row.get("Version")
         facts.os_build = os_row.get("BuildNumber")
+        facts.system_role, facts.system_role_source = product_role(os_row.get("ProductType"))
+        if facts.system_role is None:
+            unknown["system_role"] = f"ProductType {os_row.get('ProductType')!r} not known"
     except (SourceFailed, IndexError, KeyError, TypeError, ValueError) as e:
         unknown["os_name"] = str(e)
     modules = None

@@ -10,6 +10,7 @@ import posixpath
 from pathlib import Path
 
 from yte_compliance.agent.probes.antivirus_linux import PRODUCTS
+from yte_compliance.agent.probes.hardware_linux import DEFAULT_TARGETS
 
 # Files read as they are (symlinks followed): /proc, /etc, logs.
 FILES = ("/proc/meminfo", "/proc/cpuinfo", "/etc/os-release", "/proc/sys/kernel/osrelease",
@@ -33,12 +34,16 @@ l() {  # sysfs entries as they are: L path target | D path
     elif [ -d "$p" ]; then printf 'D\t%s\n' "$p"; fi
   done
 }
+n() {  # links read for their name only (systemd's default target): N path target
+  for p in "$@"; do [ -L "$p" ] && printf 'N\t%s\t%s\n' "$p" "$(readlink "$p")"; done
+}
 m() {  # existence and modification time: M path seconds
   for p in "$@"; do
     [ -e "$p" ] && printf 'M\t%s\t%s\n' "$p" "$(date -r "$p" +%s 2>/dev/null || echo 0)"
   done
 }
 f @FILES@ /var/log/dpkg.log*
+n @NAMES@
 for n in /sys/class/net/*; do l "$n"; t=$(readlink -f "$n"); f "$t/address" "$t/type"; done
 l /sys/dev/block/* /sys/class/block/* /sys/block/*
 for b in /sys/class/block/*; do
@@ -56,6 +61,7 @@ exit 0
 def script() -> str:
     paths = sorted({p for prod in PRODUCTS for p in (*prod.paths, *prod.signatures)})
     return (_SCRIPT.replace("@FILES@", " ".join(FILES))
+            .replace("@NAMES@", " ".join(DEFAULT_TARGETS))
             .replace("@PATHS@", " ".join(paths)))
 
 
@@ -135,6 +141,14 @@ def materialize(text: str, root: Path) -> list[str]:
             link.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(dest, link)
             links.append(link)
+        elif kind == "N":  # only its last part matters: a link beside it, inside the tree
+            path, _, dest = rest.partition("\t")
+            name = posixpath.basename(dest.rstrip("/"))
+            link = _target(root, path)
+            if name in ("", ".", "..") or link.exists() or link.is_symlink():
+                continue
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(name, link)
         elif kind == "D":
             _target(root, rest).mkdir(parents=True, exist_ok=True)
         elif kind == "M":

@@ -55,6 +55,22 @@ plans:
 """
 
 
+def waivers(prefix=""):
+    """One waiver expired yesterday, one ending in ten days (neither changes a verdict the
+    tests read: the checks they name are unknown or off at those sites)."""
+    day = 86400
+    expired = time.strftime("%Y-%m-%d", time.localtime(NOW - day))
+    soon = time.strftime("%Y-%m-%d", time.localtime(NOW + 10 * day))
+    granted = time.strftime("%Y-%m-%d", time.localtime(NOW - 30 * day))
+    entry = ("  - {{site: {site}, check: {check}, reason: Thử / test, approved_by: Sở Y tế, "
+             "decision: QĐ 1/QĐ-SYT, granted: " + granted + ", expires: {expires}}}\n")
+    return ("version: 1\nwaivers:\n"
+            + entry.format(site=f"{prefix}bv-tinh", check="pc.antivirus_signatures",
+                           expires=expired)
+            + entry.format(site=f"{prefix}tyt-xa-a", check="unit.security_budget_plan",
+                           expires=soon))
+
+
 def running_collector(folder, province="Lâm Đồng", sites_prefix=""):
     sites = SITES.format(province=province, net=2 if sites_prefix else 1)
     decl = DECLARATIONS
@@ -64,7 +80,11 @@ def running_collector(folder, province="Lâm Đồng", sites_prefix=""):
         decl = decl.replace("  bv-tinh:", f"  {sites_prefix}bv-tinh:").replace(
             "  tyt-xa-a:", f"  {sites_prefix}tyt-xa-a:")
     bed = make_bed(folder, sites_yaml=sites, declarations=decl,
-                   site_ids=(f"{sites_prefix}bv-tinh", f"{sites_prefix}tyt-xa-a"))
+                   site_ids=(f"{sites_prefix}bv-tinh", f"{sites_prefix}tyt-xa-a"),
+                   # the discovered PC without an agent shows in the devices series; it
+                   # is not counted as unknown here, so bv-tinh fails every check
+                   extra="waivers_file: waivers.yaml\ncount_unmanaged_pcs: false\n")
+    (folder / "waivers.yaml").write_text(waivers(sites_prefix), encoding="utf-8")
     served = serving(bed.config)
     served.__enter__()
     return bed, lambda: served.__exit__(None, None, None)
@@ -100,7 +120,7 @@ def province(tmp_path):
     """A fleet where bv-tinh fails every enabled check and tyt-xa-a passes them all."""
     bed, stop = running_collector(tmp_path / "collector")
     post(bed, "bv-tinh", "h-b1", media="hdd", firewall=False, antivirus=False, ipv6=False,
-         bandwidth_bps=40e6)
+         bandwidth_bps=40e6, os_version="10")  # Debian 10: no security updates since 2024
     post(bed, "bv-tinh", "h-b2", collected_at=NOW - 4 * 86400)  # stale
     post(bed, "tyt-xa-a", "h-a1")
     post(bed, "tyt-xa-a", "h-a2")

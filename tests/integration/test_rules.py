@@ -95,6 +95,14 @@ def promtool_tests(rules: list[dict]) -> list[dict]:
             scenario = _scenario(series, rule, {**base}, name=INFO["name"])
             scenario["alert_rule_test"][2]["eval_time"] = "75m"
             tests.append(scenario)
+        elif name in ("YteWaiverExpired", "YteWaiverExpiringSoon"):
+            # renewed far ahead, then the expiry is past (or 10 days ahead), then renewed
+            soon = {"YteWaiverExpired": "0", "YteWaiverExpiringSoon": str(10 * 86400)}[name]
+            labels = {"site": "s1", "check": "site.bandwidth", "host": "pc-1"}
+            series = [info, (f"yte_site_waiver_expiry_timestamp_seconds{_labels(labels)}",
+                             f"1e12 {soon}x{{fail}} 1e12x200")]
+            tests.append(_scenario(series, rule, {**base, **labels}, name=INFO["name"],
+                                   check="site.bandwidth", host="pc-1"))
         elif name == "YteCollectorDown":
             series = [('up{job="yte",instance="collector:8746"}', "1 0x{fail} 1x200")]
             tests.append(_scenario(series, rule, {"severity": "critical", "scope": "collector",

@@ -96,11 +96,11 @@ def test_oversized_body_is_413(running):
 
 def test_site_api_shows_results_and_failing_hosts(running):
     bed, _ = running
-    tok = bed.tokens["tyt-xa-a"]
-    post(bed, make_report("tyt-xa-a", "h1", collected_at=NOW), tok)
-    post(bed, make_report("tyt-xa-a", "h2", collected_at=NOW, firewall=False), tok)
-    post(bed, make_report("tyt-xa-a", "h3", collected_at=NOW, media=None), tok)
-    status, _, body = bed.call("GET", "/api/v1/sites/tyt-xa-a", token=bed.viewer)
+    tok = bed.tokens["bv-tinh"]
+    post(bed, make_report("bv-tinh", "h1", collected_at=NOW), tok)
+    post(bed, make_report("bv-tinh", "h2", collected_at=NOW, firewall=False), tok)
+    post(bed, make_report("bv-tinh", "h3", collected_at=NOW, media=None), tok)
+    status, _, body = bed.call("GET", "/api/v1/sites/bv-tinh", token=bed.viewer)
     detail = json.loads(body)
     checks = {c["check"]: c for c in detail["checks"]}
     assert status == 200 and detail["hosts"] == {"fresh": 3, "stale": 0}
@@ -109,6 +109,11 @@ def test_site_api_shows_results_and_failing_hosts(running):
     ram = checks["pc.ram_ssd"]
     assert (ram["status"], ram["hosts"]["passing"], ram["hosts"]["unknown"]) == ("pass", 2, 1)
     assert ram["unknown_hosts"][0]["why"] == ["hardware.os_disk_media: virtual disk"]
+    assert ram["site_types"] == ["hospital"] and ram["roles"] == ["workstation"]
+    # the 2025 plan's target, judged in 2026: the answer says which rule it used
+    assert ram["rule"]["basis"] == "carried_forward" and "2025" in ram["rule"]["note_en"]
+    assert {h["hostname"]: h["role"] for h in detail["hosts_detail"]} == {
+        "pc-h1": "workstation", "pc-h2": "workstation", "pc-h3": "workstation"}
     status, _, body = bed.call("GET", "/api/v1/sites", token=bed.viewer)
     listed = {s["site"]["id"]: s for s in json.loads(body)["sites"]}
     assert set(listed) == {"bv-tinh", "tyt-xa-a"}

@@ -75,7 +75,7 @@ def test_link_rate_estimate_is_goodput_times_overhead(goodput, status):
     # an "80 Mbps" line carries about 76 Mbps of goodput: 76 × 1.062 = 80.7 ≥ 80 passes
     target = load_targets([ROOT / "configs/targets.yaml"])["site.bandwidth"]
     facts = {"bandwidth.download_bps": goodput}
-    (result,) = evaluate_site(SiteInput("s", "commune_station", (), facts), [target], now=0,
+    (result,) = evaluate_site(SiteInput("s", "hospital", (), facts), [target], now=0,
                               stale_after=1)
     assert result.status == status
     if goodput:

@@ -23,7 +23,7 @@ def host(i, ram=8 * GiB, media="ssd", seen=NOW - 3600, **facts):
     return HostFacts(f"h{i}", f"pc-{i}", seen, f)
 
 
-def result(hosts, check="pc.ram_ssd", site_facts=None, site_type="commune_station"):
+def result(hosts, check="pc.ram_ssd", site_facts=None, site_type="hospital"):
     site = SiteInput("s", site_type, tuple(hosts), site_facts or {})
     results = evaluate_site(site, [TARGETS[check]], now=NOW, stale_after=3 * DAY)
     assert len(results) == 1

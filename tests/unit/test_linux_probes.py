@@ -144,3 +144,23 @@ def test_a_recorded_root_runs_nothing_of_this_machine(tmp_path):
     report = collect_report(ctx, platform="linux", site="s", host_id="h", hostname="pc")
     hw = report.probes["hardware"]
     assert hw.facts.os_disk_media is None and "os_disk_media" in hw.unknown
+
+
+@pytest.mark.parametrize(("links", "role"), [
+    ({"etc/systemd/system/default.target": "/lib/systemd/system/multi-user.target"}, "server"),
+    ({"etc/systemd/system/default.target": "/usr/lib/systemd/system/graphical.target",
+      "usr/lib/systemd/system/default.target": "multi-user.target"}, "workstation"),
+    ({"lib/systemd/system/default.target": "graphical.target"}, "workstation"),  # the distro's
+    ({"etc/systemd/system/default.target": "rescue.target"}, None),
+    ({}, None),
+])
+def test_the_role_is_the_default_boot_target(tmp_path, links, role):
+    """A desktop boots to graphical.target, a server to multi-user; the link is read, never
+    followed (its target need not exist under the root)."""
+    from yte_compliance.agent.probes.hardware_linux import default_target_role
+
+    for name, dest in links.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).symlink_to(dest)
+    found, source = default_target_role(Context(root=tmp_path))
+    assert found == role and (source is None) == (role is None)

@@ -7,7 +7,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fleet import ROOT, SITES_YAML, make_report
-from yte_compliance.checks.declarations import Declarations, parse_declarations
+from yte_compliance.checks.declarations import parse_declarations
+from yte_compliance.checks.policy import Policy
 from yte_compliance.checks.targets import load_targets
 from yte_compliance.collector.derive import derive
 from yte_compliance.collector.sites import parse_sites
@@ -56,8 +57,8 @@ def fleet(tmp_path):
     sites = parse_sites(load_yaml(sites_file), sites_file)
     targets = load_targets([ROOT / "configs/targets.yaml"])
     decl = parse_declarations(load_yaml(decl_file), decl_file)
-    f = Fleet(store, sites, targets, decl, stale_after=3 * DAY, forget_after=30 * DAY,
-              clock=lambda: NOW)
+    f = Fleet(store, sites, targets, Policy(declarations=decl), stale_after=3 * DAY,
+              forget_after=30 * DAY, clock=lambda: NOW)
     yield f
     store.close()
 
@@ -118,7 +119,7 @@ def test_stale_hosts_keep_identity_only_and_forgotten_hosts_vanish(fleet):
     assert last == NOW - 5 * DAY
     assert get(text, "yte_host_memory_installed_bytes", site="tyt-xa-a", host="h4") is None
     assert get(text, "yte_site_hosts", site="tyt-xa-a", state="stale") == 1
-    assert get(text, "yte_site_check_unknown", site="tyt-xa-a", check="pc.ram_ssd") == 1
+    assert get(text, "yte_site_check_unknown", site="tyt-xa-a", check="pc.firewall") == 1
     assert 'host="h5"' not in text
 
 
@@ -130,7 +131,7 @@ def test_no_label_clashes_with_target_labels(fleet):
 
 
 def test_empty_declarations_everything_declared_is_unknown(fleet):
-    fleet.declarations = Declarations()
+    fleet.policy = Policy()
     fleet.refresh = 0
     text = exposition(fleet)
     assert get(text, "yte_site_check_unknown", site="bv-tinh", check="site.firewall") == 1

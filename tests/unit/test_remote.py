@@ -120,6 +120,19 @@ def test_snapshot_never_writes_through_a_link_it_made(tmp_path, then):
     assert victim.read_text() == "mine" and victim.stat().st_mtime == before
 
 
+def test_snapshot_keeps_only_a_links_name_where_the_name_is_what_is_read(tmp_path):
+    """systemd's default target is an absolute link: kept as a link to its last part beside
+    it, so the role probe reads the same name and nothing outside the tree is reachable."""
+    import os
+
+    root = tmp_path / "root"
+    materialize("N\t/etc/systemd/system/default.target\t/lib/systemd/system/graphical.target\n"
+                "N\t/lib/systemd/system/default.target\t..\n", root)
+    link = root / "etc/systemd/system/default.target"
+    assert os.readlink(link) == "graphical.target"
+    assert not (root / "lib/systemd/system/default.target").is_symlink()
+
+
 def test_snapshot_entries_and_the_whole_are_bounded(tmp_path, monkeypatch):
     import base64
 

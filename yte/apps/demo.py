@@ -17,7 +17,7 @@ def write_demo_files(workdir: Path, port: int) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "sites.yaml").write_text(
         "version: 1\nsites:\n"
-        "  - id: demo\n    name: Cơ sở thử nghiệm / demo site\n    type: commune_station\n"
+        "  - id: demo\n    name: Cơ sở thử nghiệm / demo site\n    type: hospital\n"
         "    province: Lâm Đồng\n    district: Đà Lạt\n", encoding="utf-8")
     (workdir / "collector.yaml").write_text(
         f"listen: 127.0.0.1:{port}\ndatabase: collector.db\nsites_file: sites.yaml\n"

@@ -33,7 +33,7 @@ def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
 
     cfg = load_collector_config(config)
     world = load_world(cfg)
-    sites, targets, declarations = world.sites, world.targets, world.declarations
+    sites, targets = world.sites, world.targets
     chosen = {k: v for k, v in sites.items()
               if (province is None or v.province == province) and (site is None or k == site)}
     if not chosen:
@@ -43,7 +43,7 @@ def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
         raise UsageError(f"--as-of {as_of} is not in {year}")
     store = Store(existing_database(cfg))
     try:
-        views = views_as_of(store, chosen, targets, declarations, moment.timestamp(),
+        views = views_as_of(store, chosen, targets, world.policy, moment.timestamp(),
                             stale_after=cfg.stale_after_seconds,
                             forget_after=cfg.forget_after_seconds,
                             bandwidth_window=cfg.bandwidth.window_days * 86400)

@@ -48,10 +48,19 @@ def serve(config_path: str, listen: str | None) -> None:
 @config_option
 def check(config_path: str) -> None:
     """Kiểm tra cấu hình / validate every configuration file, then exit."""
+    import datetime as dt
+
     from yte_compliance.collector.world import load_world
 
     world = load_world(load_collector_config(config_path))
-    click.echo(f"OK: {len(world.sites)} sites, {len(world.targets)} targets")
+    waivers = world.policy.waivers
+    today = dt.date.today()
+    click.echo(f"OK: {len(world.sites)} sites, {len(world.targets)} targets, "
+               f"{len(waivers.entries)} waivers ({len(waivers.in_force(today))} in force)")
+    for w in waivers.entries:
+        if w.expires < today:
+            click.echo(f"miễn trừ đã hết hạn / expired waiver: {w.site} {w.check} "
+                       f"{w.host or ''} ({w.expires.isoformat()})".replace("  ", " "))
 
 
 @collector.group()

@@ -24,6 +24,7 @@ SOURCES = ("agent", "ssh", "replay", "script")  # script: Windows 7 PowerShell 2
 PLATFORMS = ("linux", "windows")
 MEDIA = ("ssd", "hdd")
 MEMORY_SOURCES = ("smbios", "estimated")
+SYSTEM_ROLES = ("workstation", "server")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 MAX_TEXT = 512
 MAX_LIST = 256
@@ -46,6 +47,10 @@ class HardwareFacts:
     os_name: str | None = None
     os_version: str | None = None
     os_build: str | None = None
+    # the edition's kind: Windows ProductType (1 workstation; 2, 3 server), Linux's
+    # default systemd target (graphical: workstation; multi-user: server)
+    system_role: str | None = field(default=None, metadata={"choices": SYSTEM_ROLES})
+    system_role_source: str | None = None  # what it was read from, for the auditor
     os_disk_devices: list[str] = field(default_factory=list)
     os_disk_media: str | None = field(  # None = unknown (reason beside)
         default=None, metadata={"choices": MEDIA})
