@@ -45,7 +45,7 @@ def report_from_batch(batch: dict, *, site: str, host_id: str, hostname: str,
     same parsers as the agent's, run where Python is (the collector)."""
     ctx = Context(run=batch_runner(batch), now=lambda: collected_at)
     report = collect_report(ctx, platform="windows", site=site, host_id=host_id,
-                            hostname=hostname, source="script")
+                            hostname=hostname, source="script", enabled=_sent_by(batch))
     report.report_id, report.agent_version = report_id, agent_version
     return report
 
@@ -58,7 +58,12 @@ def windows_report(run: Runner, *, site: str, now: float, origin: str) -> Report
     hostname = source(ctx, "computer")[0]["Name"]
     return collect_report(ctx, platform="windows", site=site,
                           host_id=host_id_from_machine_id(str(guid)), hostname=hostname,
-                          source=origin)
+                          source=origin, enabled=_sent_by(ctx.cache.get("windows_batch", {})))
+
+
+def _sent_by(batch: dict) -> frozenset[str]:
+    """The opt-in probes a batch has sources for (transport: the Windows 7 script's)."""
+    return frozenset({"transport"}) if "transport" in batch else frozenset()
 
 
 def replay_windows(folder: Path, site: str, now: float) -> Report:

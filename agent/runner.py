@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import locale
 import os
 import subprocess
 from collections.abc import Sequence
@@ -42,14 +43,25 @@ def run(argv: Sequence[str], timeout: float = 10.0) -> CommandResult:
     env = dict(os.environ, LC_ALL="C", LANG="C")
     try:
         proc = subprocess.run(  # noqa: S603 - argv list, no shell
-            list(argv), capture_output=True, text=True, timeout=timeout, env=env,
-            stdin=subprocess.DEVNULL, errors="replace", check=False,
+            list(argv), capture_output=True, timeout=timeout, env=env,
+            stdin=subprocess.DEVNULL, check=False,
         )
     except FileNotFoundError:
         raise CommandNotFound(f"{argv[0]}: command not found") from None
     except subprocess.TimeoutExpired:
         raise CommandTimeout(f"{argv[0]}: no answer within {timeout:g} s") from None
-    return CommandResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+    return CommandResult(tuple(argv), proc.returncode, decode_output(proc.stdout),
+                         decode_output(proc.stderr))
+
+
+def decode_output(data: bytes, fallback: str | None = None) -> str:
+    """A command's output as text: UTF-8, which our PowerShell scripts set explicitly
+    (and Linux tools print under the C locale); else the system's code page, with
+    undecodable bytes replaced rather than a failure."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode(fallback or locale.getpreferredencoding(False), errors="replace")
 
 
 def none_under(root: str) -> Runner:

@@ -58,6 +58,9 @@ HOST_FACT_METRICS: tuple[tuple[str, str, str, Callable[[Any], float | None]], ..
      "1 if the host has an IPv6 default route.", _bool),
     ("patches.last_update_at", "yte_host_os_last_update_timestamp_seconds",
      "When the operating system last installed updates.", _num),
+    ("transport.tls12", "yte_host_agent_tls12",
+     "1 if the Windows 7 script can send over TLS 1.2; 0: it cannot (transport.missing says "
+     "why); absent for the Python agent.", _bool),
     ("agent.spool_dropped_total", "yte_host_agent_spool_dropped_reports",
      "Reports the agent's spool dropped (oldest first) since it began: a gap in history.",
      _num),

@@ -20,8 +20,9 @@ def current_platform() -> str:
     raise UnsupportedPlatform(f"no probes for platform {sys.platform!r}")
 
 
-# Probes that run only when the agent's configuration enables them.
-OPT_IN = frozenset({"bandwidth"})
+# Probes that run only when enabled: bandwidth by the agent's configuration, transport
+# for the Windows 7 script's batches (the Python agent sends with its own TLS).
+OPT_IN = frozenset({"bandwidth", "transport"})
 
 
 def _bandwidth(ctx):
@@ -57,6 +58,7 @@ def probes_for(platform: str) -> dict[str, ProbeFn]:
             hardware_windows,
             ipv6_windows,
             patches_windows,
+            transport_windows,
         )
 
         return {
@@ -66,5 +68,6 @@ def probes_for(platform: str) -> dict[str, ProbeFn]:
             "ipv6": ipv6_windows.collect,
             "patches": patches_windows.collect,
             "bandwidth": _bandwidth,
+            "transport": transport_windows.collect,
         }
     raise UnsupportedPlatform(f"no probes for platform {platform!r}")

@@ -45,21 +45,27 @@ SERVICES = (
     ("CmcAvService", "CMC Antivirus"),
 )
 _DEFENDER_NAMES = ("windows defender", "microsoft defender")
+# Security Center's path for Defender is this URI whatever the display language ("Bộ
+# bảo vệ Microsoft Defender", "Windows-Defender", …); the names are for rows without it
+_DEFENDER_PATH = "windowsdefender://"
 
 
-def _is_defender(name: str) -> bool:
-    return any(n in name.lower() for n in _DEFENDER_NAMES)
+def _is_defender(name: str, path: str = "") -> bool:
+    return (path.lower().startswith(_DEFENDER_PATH)
+            or any(n in name.lower() for n in _DEFENDER_NAMES))
 
 
 def security_center_products(rows: list[dict[str, Any]]) -> list[AntivirusProduct]:
     out = []
     for r in rows:
         state = decode_product_state(int(r["productState"]))
+        defender = _is_defender(str(r.get("displayName") or ""),
+                                str(r.get("pathToSignedProductExe") or ""))
         out.append(AntivirusProduct(
             name=str(r.get("displayName") or "?"), running=state.running == "on",
             signatures_current=state.signatures_current,
-            detail=f"Security Center: {state.running}, productState "
-                   f"0x{int(r['productState']):06X}"))
+            detail=("Microsoft Defender; " if defender else "")
+            + f"Security Center: {state.running}, productState 0x{int(r['productState']):06X}"))
     return out
 
 
@@ -79,7 +85,7 @@ def apply_defender_status(products: list[AntivirusProduct], status: dict[str, An
              f"{'on' if rtp else 'off' if rtp is False else 'unknown'}"
     out, seen = [], False
     for p in products:
-        if _is_defender(p.name):
+        if _is_defender(p.name) or p.detail.startswith("Microsoft Defender; "):
             seen = True
             running = p.running and active
             out.append(AntivirusProduct(p.name, running, updated, p.signatures_current,

@@ -5,6 +5,7 @@ fallback `netsh advfirewall show allprofiles state`, English or Vietnamese."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,13 +31,17 @@ class Profile:
 
 
 def profile_states(rows: list[dict[str, Any]]) -> dict[str, Profile]:
-    """NotConfigured in the active store is Windows' default (on, inbound blocked); a
-    profile that is on but whose default inbound action is Allow does not filter."""
+    """A profile that is on but whose default inbound action is Allow does not filter.
+    Enabled NotConfigured (neither Group Policy nor the local store says) is not read as
+    on: its state is unknown here and comes from the effective policy (netsh); an inbound
+    action NotConfigured is Windows' default, Block."""
     out = {}
     for r in rows:
-        enabled = enum_name(r.get("Enabled"), _ENABLED) in ("True", "NotConfigured")
+        state = enum_name(r.get("Enabled"), _ENABLED)
+        enabled = True if state == "True" else False if state == "False" else None
         inbound = enum_name(r.get("DefaultInboundAction"), _ACTION)
-        out[str(r["Name"])] = Profile(enabled, enabled and inbound != "Allow")
+        filters = None if enabled is None else enabled and inbound != "Allow"
+        out[str(r["Name"])] = Profile(enabled, filters)
     return out
 
 
@@ -46,6 +51,7 @@ def parse_netsh_state(text: str) -> dict[str, Profile]:
     `state` shows no inbound action: an enabled profile is taken to block inbound, which
     is Windows' default (a Group Policy 'Allow' is seen only by the primary source)."""
     values: list[bool | None] = []
+    text = unicodedata.normalize("NFC", text)  # code page 1258 sends "BẬT" decomposed
     for line in text.splitlines():
         m = re.match(r"^\S.*?\s{2,}(\S+)\s*$", line.strip())
         if not m or set(line.strip()) <= {"-"}:
@@ -87,16 +93,31 @@ def collect(ctx: Context) -> Observed:
                          for r in source(ctx, "net_profiles")})
     except SourceFailed:
         active = []
+    why = "a profile's state could not be read"
     try:
         states = profile_states(source(ctx, "firewall"))
     except (SourceFailed, KeyError) as e:
         try:
-            result = ctx.run(list(NETSH_FIREWALL))
-            states = parse_netsh_state(result.stdout)
+            states = netsh_states(ctx)
         except (CommandError, ValueError) as e2:
             raise Unknown(f"Get-NetFirewallProfile failed ({e}); netsh: {e2}") from None
+    else:
+        unset = [name for name, p in states.items() if p.enabled is None]
+        if unset:  # NotConfigured: the effective state is netsh's
+            try:
+                effective = netsh_states(ctx)
+                states.update({name: effective[name] for name in unset if name in effective})
+            except (CommandError, ValueError) as e2:
+                why = f"{', '.join(unset)}: Enabled NotConfigured, and netsh: {e2}"
     facts = judge(states, active)
     unknown = {}
     if facts.inbound_filtering is None:
-        unknown["inbound_filtering"] = "a profile's state could not be read"
+        unknown["inbound_filtering"] = why
     return Observed(facts, unknown)
+
+
+def netsh_states(ctx: Context) -> dict[str, Profile]:
+    result = ctx.run(list(NETSH_FIREWALL))
+    if not result.ok:
+        raise ValueError(f"netsh failed: {result.stderr.strip()[:200]}")
+    return parse_netsh_state(result.stdout)

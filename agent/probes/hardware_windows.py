@@ -51,10 +51,33 @@ def product_role(product_type: Any) -> tuple[str | None, str | None]:
 def parse_cpu(rows: list[dict[str, Any]]) -> tuple[str | None, int | None, int | None]:
     if not rows:
         return None, None, None
-    model = (rows[0].get("Name") or "").strip() or None
+    model = (rows[0].get("Name") or "").strip(" \t\x00") or None  # SMBIOS pads with NULs
     cores = sum(int(r.get("NumberOfCores") or 0) for r in rows) or None
     threads = sum(int(r.get("NumberOfLogicalProcessors") or 0) for r in rows) or None
     return model, cores, threads
+
+
+# Windows 7's WinSAT caps a spinning disk's score at 5.9 (its scale reaches 7.9); SSDs
+# score 6.5 and more. Used only when the seek-penalty query could not run (Add-Type
+# refused): a high score says SSD; a low one proves nothing (an old SSD can score low).
+WINSAT_SSD_MIN = 6.5
+
+
+def winsat_says_ssd(score: Any) -> bool:
+    try:
+        return float(score) >= WINSAT_SSD_MIN
+    except (TypeError, ValueError):
+        return False
+
+
+def os_disk_unknown_why(row: dict[str, Any]) -> str | None:
+    """Why the media stays unknown when the seek-penalty helper could not be built."""
+    error = row.get("SeekPenaltyError")
+    if not error:
+        return None
+    score = row.get("WinSATDiskScore")
+    return (f"seek penalty not read (Add-Type: {str(error)[:120]}); WinSAT disk score "
+            f"{score if score is not None else 'not available'}: not conclusive")
 
 
 def parse_os_disk(row: dict[str, Any]) -> list[PhysicalDisk]:
@@ -77,6 +100,8 @@ def parse_os_disk(row: dict[str, Any]) -> list[PhysicalDisk]:
     else:
         penalty = row.get("IncursSeekPenalty")
         rotational = None if penalty is None else bool(penalty)
+        if rotational is None and winsat_says_ssd(row.get("WinSATDiskScore")):
+            rotational = False
     return [PhysicalDisk(name=name, bus=(bus or "").lower() or None, rotational=rotational,
                          virtual=virtual, model=model or None)]
 
@@ -127,6 +152,6 @@ def collect(ctx: Context) -> Observed:
     except (SourceFailed, TypeError, ValueError, AttributeError) as e:
         disks, why = [], str(e)
     else:
-        why = None
+        why = os_disk_unknown_why(rows[0]) if rows else None
     set_os_disk(facts, unknown, disks, why)
     return Observed(facts, unknown)

@@ -1,5 +1,8 @@
 """Windows sources: one PowerShell run per collection (agent/windows/collect.ps1), its
-answer cached in the context; `netsh` for the firewall fallback. Shared decoding helpers."""
+answer cached in the context; `netsh` for the firewall fallback. Both print UTF-8, set
+explicitly ([Console]::OutputEncoding): PowerShell and netsh otherwise write in the OEM
+code page, where Vietnamese names and netsh's words do not survive. Shared decoding
+helpers."""
 
 from __future__ import annotations
 
@@ -16,14 +19,18 @@ from yte_compliance.core.assets import asset_text
 SCRIPT = "windows/collect.ps1"  # inside this package
 SOURCES = ("machine_guid", "computer", "memory", "os", "cpu", "os_disk", "antivirus",
            "defender", "av_services", "firewall", "net_profiles", "ipv6_addresses",
-           "ipv6_routes", "adapters", "hotfixes")
-NETSH_FIREWALL = ("netsh", "advfirewall", "show", "allprofiles", "state")
+           "ipv6_routes", "adapters", "hotfixes", "transport")
+UTF8_OUTPUT = "[Console]::OutputEncoding = New-Object Text.UTF8Encoding $false"
 
 
 def powershell_argv(script: str) -> list[str]:
     encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
     return ["powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
             "-EncodedCommand", encoded]
+
+
+# netsh inherits the console's output code page: set to UTF-8 first, it writes UTF-8
+NETSH_FIREWALL = tuple(powershell_argv(f"{UTF8_OUTPUT}; netsh advfirewall show allprofiles state"))
 
 
 def collect_argv() -> list[str]:

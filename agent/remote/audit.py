@@ -20,7 +20,7 @@ from yte_compliance.agent.remote.inventory import Host
 from yte_compliance.agent.remote.onhost import linux_report
 from yte_compliance.agent.remote.snapshot import SnapshotError, materialize, script
 from yte_compliance.agent.replay import batch_runner, windows_report
-from yte_compliance.agent.runner import CommandError
+from yte_compliance.agent.runner import CommandError, decode_output
 from yte_compliance.core.report import Report, ReportError, parse_report
 
 
@@ -123,13 +123,13 @@ def audit_windows(session: ssh.Session, host: Host, timeout: float) -> tuple[Rep
         ["powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
          "-File", name]), "PowerShell", timeout)
     try:
-        batch = json.loads(out.decode("utf-8", errors="replace").lstrip("\ufeff"))
+        batch = json.loads(decode_output(out).lstrip("\ufeff"))
     except ValueError as e:
         raise ssh.RemoteError(f"PowerShell printed no JSON: {e}") from None
     netsh = None
     rc, nout, _ = session.execute(ssh.windows_command_line(NETSH_FIREWALL), timeout=timeout)
     if rc == 0:
-        netsh = nout.decode("utf-8", errors="replace")
+        netsh = decode_output(nout)
     try:
         report = windows_report(batch_runner(batch, netsh), site=host.site, now=time.time(),
                                 origin="ssh")

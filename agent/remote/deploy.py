@@ -206,6 +206,12 @@ class _Steps:
     def secure_token(self) -> None:
         pass
 
+    def can_send(self) -> bool:
+        return True
+
+    def first_report_argv(self) -> list[str]:
+        return [*self.agent_argv(), "agent", "run", "--once", "--config", self.config]
+
     def file(self, path: str, content: bytes, mode: int, what: str) -> bool:
         if self.session.get(self.remote_path(path)) == content:
             return False
@@ -234,10 +240,9 @@ class _Steps:
             ca = self.options.ca_file.read_bytes()
             changed = self.file(self.ca_path, ca, 0o644, "CA") or changed
         self.service(changed or bool(self.out.changed))
-        if self.options.dry_run or not self.out.changed:
+        if self.options.dry_run or not self.out.changed or not self.can_send():
             return
-        rc, out, err = self.command([*self.agent_argv(), "agent", "run", "--once", "--config",
-                                     self.config], timeout=max(self.timeout, 60))
+        rc, out, err = self.command(self.first_report_argv(), timeout=max(self.timeout, 60))
         said = (err or out).strip().splitlines()
         if rc != 0:
             raise ssh.RemoteError("installed, but the first report was not taken: "
@@ -379,14 +384,88 @@ class _WindowsSteps(_Steps):
                           what="yte.exe agent install")
 
 
+# TLS 1.2 for PowerShell 2.0 (.NET 3.5) and SChannel's client on Windows 7: the values
+# Microsoft documents with KB3154518 ("TLS 1.2 support for .NET 3.5.1") and for SChannel.
+NET35 = r"HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727"
+NET35_WOW = r"HKLM\SOFTWARE\Wow6432Node\Microsoft\.NETFramework\v2.0.50727"
+SCHANNEL_TLS12 = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL" \
+                 r"\Protocols\TLS 1.2\Client"
+TLS12_VALUES = ((NET35, "SystemDefaultTlsVersions", 1), (NET35, "SchUseStrongCrypto", 1),
+                (NET35_WOW, "SystemDefaultTlsVersions", 1), (NET35_WOW, "SchUseStrongCrypto", 1),
+                (SCHANNEL_TLS12, "DisabledByDefault", 0), (SCHANNEL_TLS12, "Enabled", 1))
+TLS12_UPDATE = "KB3154518"  # .NET 3.5.1 on Windows 7 SP1 / Server 2008 R2 SP1
+PS2_SCRIPT = r"C:\ProgramData\yte\collect-ps2.ps1"
+
+
+class _Windows7Steps(_WindowsSteps):
+    """Windows 7 (PowerShell 2.0; Python 3.9+ does not run there): collect-ps2.ps1 and the
+    token, TLS 1.2 switched on for .NET 3.5 and SChannel, a scheduled task that runs the
+    script every 15 minutes. Without KB3154518 the script cannot send: said, not hidden."""
+
+    def agent(self) -> None:
+        from yte_compliance.core.assets import asset_text
+
+        script = asset_text("yte_compliance.agent", "windows/collect-ps2.ps1").encode("utf-8")
+        self.file(PS2_SCRIPT, script, 0o644, "tác tử / agent (collect-ps2.ps1)")
+        self.tls12()
+
+    def tls12(self) -> None:
+        for key, name, value in TLS12_VALUES:
+            rc, out, _ = self.command(["reg", "query", key, "/v", name])
+            if rc == 0 and out.split() and out.split()[-1].lower() in (f"0x{value:x}", str(value)):
+                continue
+            self.out.changed.append(f"TLS 1.2: {key} {name}={value}")
+            if not self.options.dry_run:
+                self.must("reg", "add", key, "/v", name, "/t", "REG_DWORD", "/d", str(value),
+                          "/f", what="reg add")
+        found = self.ps(f"@(Get-WmiObject Win32_QuickFixEngineering -Filter "
+                        f"\"HotFixID='{TLS12_UPDATE}'\").Count")
+        self.update_missing = found.strip() in ("", "0")
+        if self.update_missing:
+            self.out.notes.append(
+                f"CHƯA GỬI ĐƯỢC / cannot send yet: {TLS12_UPDATE} (TLS 1.2 for .NET 3.5.1) is "
+                "not installed; install it from the Microsoft Update Catalog, then deploy "
+                "again. Reports wait in the spool meanwhile.")
+
+    def can_send(self) -> bool:
+        return not getattr(self, "update_missing", False)
+
+    def script_argv(self) -> list[str]:
+        return ["powershell.exe", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File",
+                PS2_SCRIPT, "-Collector", self.options.collector_url,
+                "-TokenFile", self.token_path, "-Site", self.host.site]
+
+    def first_report_argv(self) -> list[str]:
+        return self.script_argv()
+
+    def service(self, changed: bool) -> None:
+        exists = self.ok("schtasks", "/Query", "/TN", TASK_NAME)
+        if changed or not exists:
+            self.out.changed.append(f"tác vụ định kỳ / scheduled task: {TASK_NAME}")
+            if not self.options.dry_run:
+                command = ssh.windows_command_line(self.script_argv())
+                self.must("schtasks", "/Create", "/TN", TASK_NAME, "/RU", "SYSTEM", "/SC",
+                          "MINUTE", "/MO", "15", "/F", "/TR", command, what="schtasks")
+
+
+def _windows_steps(session, host: Host, timeout: float) -> type[_Steps]:
+    """Windows 7 answers PowerShell 2: the script, not the frozen agent."""
+    rc, out, _ = session.execute(ssh.windows_command_line(
+        ["powershell.exe", "-NoProfile", "-NonInteractive", "-Command",
+         "$PSVersionTable.PSVersion.Major"]), timeout=timeout)
+    major = out.decode("utf-8", errors="replace").strip()
+    return _Windows7Steps if rc == 0 and major == "2" else _WindowsSteps
+
+
 def deploy_host(host: Host, settings: Settings, options: Options, *,
                 connect: Callable[..., object] = ssh.connect) -> Outcome:
     out = Outcome(host, dry_run=options.dry_run)
-    steps = _WindowsSteps if host.platform == "windows" else _LinuxSteps
     try:
         session = connect(host, settings.keys, timeout=settings.connect_timeout,
                          password=settings.passwords.get(host.name))
         try:
+            steps = (_windows_steps(session, host, settings.command_timeout)
+                     if host.platform == "windows" else _LinuxSteps)
             steps(session, host, options, settings.command_timeout, out).deploy()
         finally:
             session.close()

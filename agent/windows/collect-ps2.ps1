@@ -4,10 +4,20 @@
 # Reports that cannot be sent wait in %ProgramData%\yte\spool and go first next time.
 #   powershell -ExecutionPolicy Bypass -File collect-ps2.ps1 -Collector https://yte.soyte.example.vn:8746 `
 #              -TokenFile C:\ProgramData\yte\token -Site tyt-xa-a
-#   powershell -File collect-ps2.ps1 -Print          # the batch to stdout, nothing sent
-param([string]$Collector, [string]$TokenFile, [string]$Site, [switch]$Print)
+#   powershell -File collect-ps2.ps1 -Print          # the batch to stdout (UTF-8), nothing sent
+#   powershell -File collect-ps2.ps1 -Capture D:\case  # a fixture folder for the project's tests
+# Only PowerShell 2.0 constructs: tests/unit/test_powershell.py refuses any later one.
+param([string]$Collector, [string]$TokenFile, [string]$Site, [switch]$Print, [string]$Capture)
 $ErrorActionPreference = 'Stop'
-$AgentVersion = 'ps2-0.1.0'
+$AgentVersion = 'ps2-0.2.0'
+$Utf8 = New-Object Text.UTF8Encoding $false
+$Home_ = Join-Path $env:ProgramData 'yte'
+if (-not (Test-Path $Home_)) { New-Item -ItemType Directory -Path $Home_ | Out-Null }
+
+function Write-YteLog([string]$text) {
+  $line = (Get-Date).ToUniversalTime().ToString('o') + ' ' + $text + "`r`n"
+  [IO.File]::AppendAllText((Join-Path $Home_ 'agent.log'), $line, $Utf8)
+}
 
 function ConvertTo-YteJson($v) {
   if ($v -eq $null) { return 'null' }
@@ -18,9 +28,21 @@ function ConvertTo-YteJson($v) {
   }
   if ($v -is [datetime]) { return '"' + $v.ToUniversalTime().ToString('o') + '"' }
   if ($v -is [string] -or $v -is [char] -or $v -is [guid]) {
-    $s = [string]$v
-    $s = $s.Replace('\', '\\').Replace('"', '\"').Replace("`r", '\r').Replace("`n", '\n').Replace("`t", '\t')
-    return '"' + $s + '"'
+    # every control character escaped (RFC 8259): WMI strings can hold any of them
+    $sb = New-Object Text.StringBuilder
+    [void]$sb.Append('"')
+    foreach ($c in ([string]$v).ToCharArray()) {
+      $n = [int]$c
+      if ($c -eq '"') { [void]$sb.Append('\"') }
+      elseif ($c -eq '\') { [void]$sb.Append('\\') }
+      elseif ($n -eq 10) { [void]$sb.Append('\n') }
+      elseif ($n -eq 13) { [void]$sb.Append('\r') }
+      elseif ($n -eq 9) { [void]$sb.Append('\t') }
+      elseif ($n -lt 32 -or $n -eq 0x2028 -or $n -eq 0x2029) { [void]$sb.Append('\u' + $n.ToString('x4')) }
+      else { [void]$sb.Append($c) }
+    }
+    [void]$sb.Append('"')
+    return $sb.ToString()
   }
   if ($v -is [Collections.IDictionary]) {
     $parts = @(); foreach ($k in $v.Keys) { $parts += (ConvertTo-YteJson ([string]$k)) + ':' + (ConvertTo-YteJson $v[$k]) }
@@ -68,27 +90,65 @@ public static class YteSeekPenalty {
 }
 '@
 
+# TLS 1.2, which the collector requires, from PowerShell 2.0 on .NET 3.5: needs KB3154518
+# (.NET 3.5.1's TLS 1.2 support) with SystemDefaultTlsVersions = 1, and SChannel's TLS 1.2
+# client on (Windows 7: off unless its registry keys say otherwise). Tried, and what is
+# missing said: in the batch (`transport`) and in agent.log.
+function Get-RegValue([string]$path, [string]$name) {
+  $item = Get-ItemProperty -Path $path -ErrorAction SilentlyContinue
+  if ($item -eq $null) { return $null }
+  return $item.$name
+}
+function Test-YteTls12 {
+  $missing = @()
+  $fixes = @(Get-WmiObject Win32_QuickFixEngineering -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.HotFixID })
+  if ([Environment]::OSVersion.Version.Major -eq 6 -and [Environment]::OSVersion.Version.Minor -eq 1 -and
+      $fixes -notcontains 'KB3154518') { $missing += 'KB3154518 (.NET 3.5.1 TLS 1.2)' }
+  if ((Get-RegValue 'HKLM:\SOFTWARE\Microsoft\.NETFramework\v2.0.50727' 'SystemDefaultTlsVersions') -ne 1) {
+    $missing += 'HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727 SystemDefaultTlsVersions=1'
+  }
+  $client = 'HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client'
+  if ((Get-RegValue $client 'DisabledByDefault') -ne 0) { $missing += 'SCHANNEL TLS 1.2\Client DisabledByDefault=0' }
+  $ok = $true; $error_ = ''
+  try { [Net.ServicePointManager]::SecurityProtocol = [Net.SecurityProtocolType]3072 }
+  catch { $ok = $false; $error_ = [string]$_.Exception.Message }
+  $clr = 'PowerShell ' + [string]$PSVersionTable.PSVersion + ', .NET CLR ' + [string][Environment]::Version
+  Row @{ Tls12 = $ok; Client = $clr; Missing = $missing; Error = $error_ }
+}
+$transport = Test-YteTls12
+if (-not $transport.Tls12) {
+  Write-YteLog ('TLS 1.2 không dùng được / TLS 1.2 unavailable: ' + $transport.Error + '; thiếu / missing: ' + ($transport.Missing -join '; '))
+}
+
 $profileTypes = @(@(1, 'Domain', 'DomainAuthenticated'), @(2, 'Private', 'Private'), @(4, 'Public', 'Public'))
 $sources = New-Object Collections.Specialized.OrderedDictionary
 $sources['computer'] = { Row @{ Name = $env:COMPUTERNAME } }
-$sources['memory'] = { Get-WmiObject Win32_PhysicalMemory | Select-Object Capacity, DeviceLocator }
-$sources['os'] = { Get-WmiObject Win32_OperatingSystem | Select-Object Caption, Version, BuildNumber, TotalVisibleMemorySize, ProductType }
-$sources['cpu'] = { Get-WmiObject Win32_Processor | Select-Object Name, NumberOfCores, NumberOfLogicalProcessors }
+$sources['memory'] = { Get-WmiObject Win32_PhysicalMemory | Select-Object 'Capacity', 'DeviceLocator' }
+$sources['os'] = { Get-WmiObject Win32_OperatingSystem | Select-Object 'Caption', 'Version', 'BuildNumber', 'TotalVisibleMemorySize', 'ProductType' }
+$sources['cpu'] = { Get-WmiObject Win32_Processor | Select-Object 'Name', 'NumberOfCores', 'NumberOfLogicalProcessors' }
 $sources['os_disk'] = {
   $ld = Get-WmiObject Win32_LogicalDisk -Filter "DeviceID='$($env:SystemDrive)'"
   $part = @($ld.GetRelated('Win32_DiskPartition'))[0]
   $drive = @($part.GetRelated('Win32_DiskDrive'))[0]
-  Add-Type -TypeDefinition $seekPenalty
+  $penalty = $null; $penaltyError = $null; $score = $null
+  try {   # refused under Constrained Language Mode, or when antivirus blocks csc.exe
+    Add-Type -TypeDefinition $seekPenalty
+    $penalty = [YteSeekPenalty]::Get([int]$drive.Index)
+  } catch {
+    $penaltyError = [string]$_.Exception.Message
+    $winsat = @(Get-WmiObject Win32_WinSAT -ErrorAction SilentlyContinue)
+    if ($winsat.Count -gt 0) { $score = $winsat[0].DiskScore }
+  }
   Row @{ DiskNumber = [int]$drive.Index; FriendlyName = $drive.Caption; Model = $drive.Model
-         BusType = [string]$drive.InterfaceType; IncursSeekPenalty = [YteSeekPenalty]::Get([int]$drive.Index)
-         Physical = @() }
+         BusType = [string]$drive.InterfaceType; IncursSeekPenalty = $penalty
+         SeekPenaltyError = $penaltyError; WinSATDiskScore = $score; Physical = @() }
 }
 $sources['antivirus'] = { Get-WmiObject -Namespace 'root\SecurityCenter2' -Class AntiVirusProduct |
-                          Select-Object displayName, productState, pathToSignedProductExe }
+                          Select-Object 'displayName', 'productState', 'pathToSignedProductExe' }
 $sources['defender'] = { throw 'Windows 7: Defender is antispyware only; antivirus comes from Security Center' }
-$sources['av_services'] = { Get-Service -ErrorAction SilentlyContinue -Name ekrn, 'AVP*', BkavService, BkavProService,
-                              ntrtscan, TmListen, SepMasterService, CmcAvService, MsMpSvc |
-                            Select-Object Name, DisplayName, @{n='Status'; e={ [string]$_.Status }} }
+$sources['av_services'] = { Get-Service -ErrorAction SilentlyContinue -Name 'ekrn', 'AVP*', 'BkavService', 'BkavProService',
+                              'ntrtscan', 'TmListen', 'SepMasterService', 'CmcAvService', 'MsMpSvc' |
+                            Select-Object 'Name', 'DisplayName', @{n='Status'; e={ [string]$_.Status }} }
 $sources['firewall'] = {
   $fw = New-Object -ComObject HNetCfg.FwPolicy2
   foreach ($t in $profileTypes) {
@@ -115,9 +175,12 @@ $sources['ipv6_routes'] = {
   }
 }
 $sources['adapters'] = { Get-WmiObject Win32_NetworkAdapter -Filter 'PhysicalAdapter=TRUE' |
-                         Where-Object { $_.MACAddress } | Select-Object Name, @{n='MacAddress'; e={ $_.MACAddress }} }
-$sources['hotfixes'] = { Get-HotFix | Where-Object { $_.InstalledOn } |
-                         Select-Object HotFixID, @{n='InstalledOn'; e={ $_.InstalledOn.ToUniversalTime().ToString('o') }} }
+                         Where-Object { $_.MACAddress } | Select-Object 'Name', @{n='MacAddress'; e={ $_.MACAddress }} }
+# WMI's own InstalledOn text (M/d/yyyy whatever the culture): Get-HotFix would parse it
+# in the machine's culture and swap day and month on Vietnamese regional settings
+$sources['hotfixes'] = { Get-WmiObject Win32_QuickFixEngineering | Where-Object { $_.InstalledOn } |
+                         Select-Object 'HotFixID', @{n='InstalledOn'; e={ [string]$_.InstalledOn }} }
+$sources['transport'] = { $transport }
 
 $batch = New-Object Collections.Specialized.OrderedDictionary
 foreach ($name in @($sources.Keys)) {
@@ -134,16 +197,36 @@ $envelope['collected_at'] = (Get-Date).ToUniversalTime().ToString('o')
 $envelope['agent_version'] = $AgentVersion
 $envelope['batch'] = $batch
 $json = ConvertTo-YteJson $envelope
-if ($Print) { $json; return }
+if ($Print) {
+  $stdout = [Console]::OpenStandardOutput()
+  $bytes = $Utf8.GetBytes($json + "`n"); $stdout.Write($bytes, 0, $bytes.Length); $stdout.Flush()
+  return
+}
+if ($Capture) {   # the raw batch and the machine's settings, for `yte agent capture --from-batch`
+  if (-not (Test-Path $Capture)) { New-Item -ItemType Directory -Path $Capture | Out-Null }
+  [IO.File]::WriteAllText((Join-Path $Capture 'batch.json'), $json, $Utf8)
+  $netsh = (& netsh advfirewall show allprofiles state | Out-String)
+  $info = New-Object Collections.Specialized.OrderedDictionary
+  $info['oem_code_page'] = [Console]::OutputEncoding.CodePage
+  $info['ansi_code_page'] = [Text.Encoding]::Default.CodePage
+  $info['culture'] = [Globalization.CultureInfo]::CurrentCulture.Name
+  $info['ui_culture'] = [Globalization.CultureInfo]::CurrentUICulture.Name
+  $info['powershell'] = [string]$PSVersionTable.PSVersion
+  $info['netsh'] = $netsh
+  [IO.File]::WriteAllText((Join-Path $Capture 'machine.json'), (ConvertTo-YteJson $info), $Utf8)
+  return
+}
 
-$spool = Join-Path $env:ProgramData 'yte\spool'
+$spool = Join-Path $Home_ 'spool'
 if (-not (Test-Path $spool)) { New-Item -ItemType Directory -Path $spool | Out-Null }
 $file = Join-Path $spool ((Get-Date).ToUniversalTime().ToString('yyyyMMddHHmmssfff') + '-' + $envelope['report_id'] + '.json')
-[IO.File]::WriteAllText($file + '.tmp', $json, (New-Object Text.UTF8Encoding $false))
+[IO.File]::WriteAllText($file + '.tmp', $json, $Utf8)
 Move-Item -Force ($file + '.tmp') $file
 
-# TLS 1.2 on Windows 7 needs .NET 3.5 SP1 with KB3154518 (or .NET 4.5+); see docs/deploy-windows.md
-try { [Net.ServicePointManager]::SecurityProtocol = [Net.SecurityProtocolType]3072 } catch { }
+if (-not $transport.Tls12) {
+  Write-YteLog 'không gửi được: máy thu thập yêu cầu TLS 1.2; báo cáo được giữ trong spool / not sent: the collector requires TLS 1.2; reports stay in the spool (docs/deploy-windows.md)'
+  return
+}
 $token = ([IO.File]::ReadAllText($TokenFile)).Trim()
 foreach ($pending in @(Get-ChildItem $spool -Filter '*.json' | Sort-Object Name)) {
   $client = New-Object Net.WebClient
@@ -153,11 +236,20 @@ foreach ($pending in @(Get-ChildItem $spool -Filter '*.json' | Sort-Object Name)
   try {
     [void]$client.UploadString($Collector.TrimEnd('/') + '/api/v1/windows-batches', [IO.File]::ReadAllText($pending.FullName))
     Remove-Item $pending.FullName
-  } catch [Net.WebException] {
-    $code = 0; if ($_.Exception.Response) { $code = [int]$_.Exception.Response.StatusCode }
+  } catch {
+    # a .NET method's WebException reaches PowerShell wrapped (MethodInvocationException):
+    # its response, and the HTTP status, are on an inner exception
+    $e = $_.Exception
+    while ($e -ne $null -and -not ($e -is [Net.WebException])) { $e = $e.InnerException }
+    $code = 0
+    if ($e -ne $null -and $e.Response -ne $null) { $code = [int]$e.Response.StatusCode }
     if ($code -ge 400 -and $code -lt 500 -and $code -ne 408 -and $code -ne 429) {
       $rejected = Join-Path $spool 'rejected'; if (-not (Test-Path $rejected)) { New-Item -ItemType Directory $rejected | Out-Null }
       Move-Item -Force $pending.FullName $rejected
-    } else { break }   # unreachable: keep the spool, try again next run
+      Write-YteLog ('bị từ chối / rejected (' + $code + '): ' + $pending.Name)
+    } else {   # unreachable: keep the spool, try again next run
+      Write-YteLog ('chưa gửi được / not sent: ' + [string]$_.Exception.Message)
+      break
+    }
   }
 }

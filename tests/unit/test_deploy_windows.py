@@ -118,3 +118,70 @@ def test_windows_deploy_installs_then_changes_nothing(tmp_path):
 def test_windows_deploy_without_the_exe_says_what_is_missing(tmp_path):
     outcome = _deploy(WindowsHost(), tmp_path)
     assert "--windows-exe" in outcome.error
+
+
+class Windows7Host(WindowsHost):
+    """PowerShell 2.0: no OpenSSH-era agent; reg.exe, WMI and schtasks answer as
+    documented. ``kb`` says whether KB3154518 is installed."""
+
+    def __init__(self, kb: bool):
+        super().__init__()
+        self.kb = kb
+        self.registry: dict[tuple[str, str], int] = {}
+        self.task_command = ""
+
+    def execute(self, command: str, *, timeout: float, stdin=None):
+        if command.endswith('-Command $PSVersionTable.PSVersion.Major'):
+            self.commands.append(command)
+            return 0, b"2\r\n", b""
+        if "Win32_QuickFixEngineering" in command:
+            self.commands.append(command)
+            return 0, b"1\r\n" if self.kb else b"0\r\n", b""
+        if command.startswith("reg query"):
+            self.commands.append(command)
+            key, name = re.match(r'reg query "?(.+?)"? /v (\w+)$', command).groups()
+            if (key, name) not in self.registry:
+                return 1, b"", (b"ERROR: The system was unable to find the specified "
+                                b"registry key or value.\r\n")
+            value = self.registry[key, name]
+            return 0, f"\r\n{key}\r\n    {name}    REG_DWORD    0x{value:x}\r\n".encode(), b""
+        if command.startswith("reg add"):
+            self.commands.append(command)
+            key, name, value = re.match(r'reg add "?(.+?)"? /v (\w+) /t REG_DWORD /d (\d+) /f$',
+                                        command).groups()
+            self.registry[key, name] = int(value)
+            return 0, b"The operation completed successfully.\r\n", b""
+        if command.startswith("schtasks /Create"):
+            self.commands.append(command)
+            self.task, self.task_command = True, command
+            return 0, (b'SUCCESS: The scheduled task "yte-agent" has successfully been '
+                       b"created.\r\n"), b""
+        if command.startswith("powershell.exe -NoProfile -ExecutionPolicy Bypass -File"):
+            self.commands.append(command)
+            self.reports += 1
+            return 0, b"", b""
+        return super().execute(command, timeout=timeout, stdin=stdin)
+
+
+def test_windows_7_gets_the_script_tls12_and_a_task_then_nothing_changes(tmp_path):
+    win = Windows7Host(kb=True)
+    first = _deploy(win, tmp_path)  # no --windows-exe: Windows 7 runs the script
+    assert first.error is None, first.error
+    assert b"PowerShell 2.0" in win.files["/C:/ProgramData/yte/collect-ps2.ps1"]
+    assert win.registry[(r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
+                         r"\Protocols\TLS 1.2\Client", "DisabledByDefault")] == 0
+    assert win.registry[(r"HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727",
+                         "SystemDefaultTlsVersions")] == 1
+    assert "-File C:\\ProgramData\\yte\\collect-ps2.ps1" in win.task_command
+    assert "-Site tyt-xa-a" in win.task_command and "/SC MINUTE /MO 15" in win.task_command
+    assert win.reports == 1 and "first report received" in summary([first])
+    again = _deploy(win, tmp_path)
+    assert again.error is None and again.changed == [] and win.reports == 1
+
+
+def test_windows_7_without_kb3154518_is_told_it_cannot_send(tmp_path):
+    win = Windows7Host(kb=False)
+    outcome = _deploy(win, tmp_path)
+    assert outcome.error is None and win.task
+    assert win.reports == 0  # no first report: it could not be sent
+    assert any("KB3154518" in n and "cannot send" in n for n in outcome.notes)

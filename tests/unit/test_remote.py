@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from yte_compliance.agent.probe import Context
+from yte_compliance.agent.probes.windows import NETSH_FIREWALL
 from yte_compliance.agent.remote.audit import Outcome, Settings, audit_host, audit_windows, summary
 from yte_compliance.agent.remote.bundle import build_bundle
 from yte_compliance.agent.remote.inventory import Host, load_inventory
 from yte_compliance.agent.remote.onhost import linux_report
 from yte_compliance.agent.remote.snapshot import SnapshotError, materialize, script
-from yte_compliance.agent.remote.ssh import HostKeys, RemoteError
+from yte_compliance.agent.remote.ssh import HostKeys, RemoteError, windows_command_line
 from yte_compliance.agent.replay import batch_from_folder, replay_windows
 from yte_compliance.agent.runner import run
 from yte_compliance.core.yamlconf import ConfigError
@@ -208,7 +209,8 @@ class RecordedWindowsSession:
         if command.startswith("powershell.exe") and "-File" in command:
             assert command.split()[-1] in self.files  # the script copied first
             return 0, json.dumps(batch_from_folder(self.folder)).encode(), b""
-        if command.startswith("netsh") and (self.folder / "netsh.txt").exists():
+        netsh = windows_command_line(NETSH_FIREWALL)  # PowerShell, the console set to UTF-8
+        if command == netsh and (self.folder / "netsh.txt").exists():
             return 0, (self.folder / "netsh.txt").read_bytes(), b""
         return 1, b"", b"not recorded"
 

@@ -43,6 +43,35 @@ def collect(config: str | None, as_json: bool, root: str, replay: str | None) ->
 
 
 @agent.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="the case folder to write (e.g. tests/fixtures/windows/<case>)")
+@click.option("--from-ps2", "from_ps2", type=click.Path(file_okay=False, exists=True),
+              help="a Windows 7 PC: the folder collect-ps2.ps1 -Capture wrote")
+def capture(out: str, from_ps2: str | None) -> None:
+    """Ghi lại máy Windows này làm ca kiểm thử / capture this Windows PC as a test case.
+
+    Tên máy, MachineGuid, địa chỉ MAC và IPv6 được thay bằng bí danh cố định /
+    names, MachineGuid, MAC and IPv6 addresses are replaced by stable pseudonyms."""
+    from yte_compliance.agent import capture as cap
+    from yte_compliance.agent.probes import current_platform
+    from yte_compliance.agent.runner import run
+
+    target = Path(out)
+    if target.exists() and any(target.iterdir()):
+        raise click.UsageError(f"{out}: thư mục không trống / the folder is not empty")
+    if from_ps2:
+        folder = cap.capture_from_ps2(Path(from_ps2), target)
+    elif current_platform() != "windows":
+        raise click.UsageError("chạy trên máy Windows, hoặc --from-ps2 với thư mục của "
+                               "collect-ps2.ps1 -Capture / run it on the Windows PC, or give "
+                               "--from-ps2 with the Windows 7 script's -Capture folder")
+    else:
+        folder = cap.capture_here(run, target)
+    click.echo(f"đã ghi / written: {folder} — gửi thư mục này cho nhóm phát triển / send "
+               "this folder to the developers (docs/deploy-windows.md)")
+
+
+@agent.command()
 @options.agent_config
 def bandwidth(config: str) -> None:
     """Đo băng thông của cơ sở một lần / measure the site's bandwidth once (JSON)."""

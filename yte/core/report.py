@@ -124,6 +124,16 @@ class PatchesFacts:
     source: str | None = None  # dpkg | rpm | windows-update | …
 
 
+@dataclass
+class TransportFacts:
+    """How a Windows 7 script sends (PowerShell 2.0 on .NET 3.5): whether it can use TLS
+    1.2, which the collector requires, and what is missing when it cannot."""
+
+    tls12: bool | None = None
+    client: str | None = None  # "PowerShell 2.0, .NET CLR 2.0.50727.5485"
+    missing: list[str] = field(default_factory=list)  # updates and registry values
+
+
 FACT_TYPES: dict[str, type] = {
     "hardware": HardwareFacts,
     "firewall": FirewallFacts,
@@ -131,6 +141,7 @@ FACT_TYPES: dict[str, type] = {
     "ipv6": Ipv6Facts,
     "patches": PatchesFacts,
     "bandwidth": BandwidthFacts,
+    "transport": TransportFacts,
 }
 
 
