@@ -46,6 +46,7 @@ class Observed:
 
     facts: Any
     unknown: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # per false fact, the reason
 
 
 ProbeFn = Callable[[Context], Observed]
@@ -60,4 +61,5 @@ def run_probe(fn: ProbeFn, ctx: Context, clock: Callable[[], float] = time.perf_
         return ProbeResult("unknown", None, str(e) or "cannot tell", clock() - start)
     except Exception as e:  # noqa: BLE001 - one probe never aborts a report
         return ProbeResult("error", None, f"{type(e).__name__}: {e}", clock() - start)
-    return ProbeResult("ok", observed.facts, None, clock() - start, dict(observed.unknown))
+    return ProbeResult("ok", observed.facts, None, clock() - start, dict(observed.unknown),
+                       dict(observed.notes))

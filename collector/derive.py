@@ -32,21 +32,46 @@ def _in_prefixes(addresses: list[str] | None, prefixes: tuple[str, ...]) -> bool
     return False
 
 
-def derive(facts: dict[str, Any], ipv6_prefixes: tuple[str, ...]) -> dict[str, Any]:
-    """The host's facts with the derived ones added (three-valued, first failing step)."""
+def _named(endpoint: Any) -> bool:
+    """Is the endpoint a name (its AAAA record is a step), not an address literal?"""
+    import urllib.parse
+
+    host = urllib.parse.urlsplit(str(endpoint or "")).hostname or ""
+    try:
+        IPAddress(host)
+    except (AddrFormatError, ValueError):
+        return bool(host)
+    return False
+
+
+def derive(facts: dict[str, Any], ipv6_prefixes: tuple[str, ...],
+           notes: dict[str, str] | None = None) -> dict[str, Any]:
+    """The host's facts with the derived ones added (three-valued, first failing step).
+    IPv6-ready needs every step the agent measured: a global address (or one in the
+    site's prefixes), a default route, the name's AAAA record (when the endpoint is a
+    name), a TCP connection and a large answer (a path that drops large packets is not
+    ready). The failing step says the agent's own reason when it sent one (``notes``)."""
     out = dict(facts)
+    notes = notes or {}
     in_site = _in_prefixes(facts.get("ipv6.addresses"), ipv6_prefixes)
     out["ipv6.site_prefix_address"] = in_site
     has_global = facts.get("ipv6.has_global_address")
     address = True if (has_global or in_site) else (None if has_global is None else False)
-    steps = (("no global IPv6 address (only link-local or unique-local)", address),
-             ("no default route", facts.get("ipv6.default_route")),
-             ("the endpoint is not reachable over IPv6", facts.get("ipv6.tcp_reachable")))
-    failing = next((why for why, ok in steps if ok is False), None)
+    steps = [("no global IPv6 address (only link-local or unique-local)", address, None),
+             ("no default route", facts.get("ipv6.default_route"), "default_route")]
+    if _named(facts.get("ipv6.endpoint")):
+        steps.append(("the endpoint's name has no AAAA record", facts.get("ipv6.dns_aaaa"),
+                      "dns_aaaa"))
+    steps += [("the endpoint is not reachable over IPv6", facts.get("ipv6.tcp_reachable"),
+               "tcp_reachable"),
+              ("large answers do not arrive over IPv6 (path MTU)",
+               facts.get("ipv6.large_response"), "large_response")]
+    failing = next((why + (f": {notes[key]}" if key in notes else "")
+                    for why, ok, key in steps if ok is False), None)
     out["ipv6.failing_step"] = failing
     if failing:
         out["ipv6.ready"] = False
-    elif all(ok is True for _, ok in steps):
+    elif all(ok is True for _, ok, _ in steps):
         out["ipv6.ready"] = True
     else:
         out["ipv6.ready"] = None
@@ -60,6 +85,8 @@ def host_row(report: Report, site: str, received_at: float,
         host_id=report.host_id, site=site, hostname=report.hostname,
         platform=report.platform, agent_version=report.agent_version, source=report.source,
         report_id=report.report_id, collected_at=report.collected_at, received_at=received_at,
-        facts=derive(report.flat_facts(), ipv6_prefixes),
-        probes={name: {"status": p.status, "reason": p.reason, "unknown": p.unknown}
+        facts=derive(report.flat_facts(), ipv6_prefixes,
+                     report.probes["ipv6"].notes if "ipv6" in report.probes else None),
+        probes={name: {"status": p.status, "reason": p.reason, "unknown": p.unknown,
+                       **({"notes": p.notes} if p.notes else {})}
                 for name, p in report.probes.items()})

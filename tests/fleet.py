@@ -46,7 +46,8 @@ def make_report(site: str, host: str, *, collected_at: float, ram: int | None = 
         "antivirus": ProbeResult("ok", AntivirusFacts(any_running=antivirus)),
         "ipv6": ProbeResult("ok", Ipv6Facts(
             addresses=["2402:800:6314::10/global" if ipv6 else "fe80::10/link-local"],
-            has_global_address=ipv6, default_route=ipv6, tcp_reachable=ipv6)),
+            has_global_address=ipv6, default_route=ipv6, endpoint="https://yte.example.vn:8746",
+            dns_aaaa=ipv6, tcp_reachable=ipv6, large_response=ipv6)),
         "patches": ProbeResult("ok", PatchesFacts(last_update_at=collected_at - 86400,
                                                   source="dpkg")),
     }

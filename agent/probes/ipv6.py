@@ -83,6 +83,7 @@ def reach(endpoint: Endpoint) -> Reach:
         if e.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5), socket.EAI_ADDRFAMILY
                        if hasattr(socket, "EAI_ADDRFAMILY") else -9):
             out.dns_aaaa, infos = False, []
+            why["dns_aaaa"] = f"{host} has no AAAA record"
             why["tcp_reachable"] = why["large_response"] = f"{host} has no AAAA record"
         else:
             why["dns_aaaa"] = f"DNS did not answer: {e.strerror}"
@@ -95,10 +96,14 @@ def reach(endpoint: Endpoint) -> Reach:
                 out.tcp_reachable = True
                 body = _http_get(sock, host, LARGE_PATH, tls, endpoint.timeout)
                 out.large_response = len(body) >= LARGE_BYTES
+                if not out.large_response:
+                    why["large_response"] = (f"{len(body)} of {LARGE_BYTES} bytes arrived "
+                                             "(path MTU: large packets lost)")
         except OSError as e:
             if out.tcp_reachable:
                 out.large_response = False
-                why["large_response"] = f"the large answer did not arrive: {e}"
+                why["large_response"] = (f"the large answer did not arrive: {e} (a path that "
+                                         "drops large packets: MTU black hole)")
             else:
                 out.tcp_reachable = False
                 why["tcp_reachable"] = str(e)
@@ -115,8 +120,10 @@ def reach(endpoint: Endpoint) -> Reach:
     return out
 
 
-def add_reachability(ctx: Context, facts, unknown: dict[str, str]) -> None:
-    """Fill the reachability facts when an endpoint is configured; say why not otherwise."""
+def add_reachability(ctx: Context, facts, unknown: dict[str, str],
+                     notes: dict[str, str] | None = None) -> None:
+    """Fill the reachability facts when an endpoint is configured; say why not otherwise.
+    A step that failed says why too (``notes``): the collector shows it beside the verdict."""
     endpoint: Endpoint | None = ctx.options.get("ipv6_endpoint")
     names = ("dns_aaaa", "tcp_reachable", "large_response", "dual_stack_family")
     if endpoint is None:
@@ -127,8 +134,11 @@ def add_reachability(ctx: Context, facts, unknown: dict[str, str]) -> None:
     result = reach(endpoint)
     for name in names:
         setattr(facts, name, getattr(result, name))
-        if getattr(result, name) is None and result.why and name in result.why:
-            unknown[name] = result.why[name]
+        said = (result.why or {}).get(name)
+        if getattr(result, name) is None and said:
+            unknown[name] = said
+        elif getattr(result, name) is False and said and notes is not None:
+            notes[name] = said
     if ctx.options.get("ipv6_router_advertisement"):
         from yte_compliance.agent.probes.ipv6_ra import router_advertisement_seen  # scapy: only here
 

@@ -52,5 +52,6 @@ def collect(ctx: Context) -> Observed:
         default_route=route,
     )
     unknown: dict[str, str] = {}
-    add_reachability(ctx, facts, unknown)
-    return Observed(facts, unknown)
+    notes: dict[str, str] = {}
+    add_reachability(ctx, facts, unknown, notes)
+    return Observed(facts, unknown, notes)

@@ -41,5 +41,6 @@ def collect(ctx: Context) -> Observed:
                       has_global_address=any(c == "global" for _, c in addrs),
                       default_route=route)
     unknown = {} if route is not None else {"default_route": "Get-NetRoute failed"}
-    add_reachability(ctx, facts, unknown)
-    return Observed(facts, unknown)
+    notes: dict[str, str] = {}
+    add_reachability(ctx, facts, unknown, notes)
+    return Observed(facts, unknown, notes)

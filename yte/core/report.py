@@ -161,6 +161,7 @@ class ProbeResult:
     reason: str | None = None
     duration_seconds: float = 0.0
     unknown: dict[str, str] = field(default_factory=dict)  # fact -> why it is unknown
+    notes: dict[str, str] = field(default_factory=dict)  # fact -> why it is false
 
 
 @dataclass
@@ -201,6 +202,8 @@ class Report:
                 "unknown": dict(r.unknown),
                 "facts": dataclasses.asdict(r.facts) if r.facts is not None else None,
             }
+            if r.notes:
+                probes[name]["notes"] = dict(r.notes)
         return {
             "schema": self.schema,
             "report_id": self.report_id,
@@ -348,6 +351,20 @@ _TOP = {
 REPORT_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
+def _reasons(raw: dict, key: str, where: str, fact_names: set[str]) -> dict[str, str]:
+    """``unknown`` (why a fact is unknown) or ``notes`` (why it is false): fact → text."""
+    value = raw.get(key) or {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ReportError(f"{where}.{key}", "expected an object of fact name to reason")
+    for fact, why in value.items():
+        if fact not in fact_names:
+            raise ReportError(f"{where}.{key}.{fact}", "not a fact of this probe")
+        _text_ok(why, f"{where}.{key}.{fact}")
+    return dict(value)
+
+
 def parse_report(obj: Any) -> Report:
     """Validate a decoded JSON object against schema v1; raise ReportError naming the field."""
     if not isinstance(obj, dict):
@@ -369,7 +386,7 @@ def parse_report(obj: Any) -> Report:
         if not isinstance(raw, dict):
             raise ReportError(where, "expected an object")
         for key in raw:
-            if key not in ("status", "reason", "duration_seconds", "unknown", "facts"):
+            if key not in ("status", "reason", "duration_seconds", "unknown", "notes", "facts"):
                 raise ReportError(f"{where}.{key}", "unknown field")
         status = raw.get("status")
         if status not in PROBE_STATUSES:
@@ -378,21 +395,13 @@ def parse_report(obj: Any) -> Report:
         if status != "ok" and not reason:
             raise ReportError(f"{where}.reason", f"a probe with status {status} needs a reason")
         duration = _check(raw.get("duration_seconds", 0.0), float, f"{where}.duration_seconds")
-        unknown = raw.get("unknown") or {}
-        if not isinstance(unknown, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in unknown.items()
-        ):
-            raise ReportError(f"{where}.unknown", "expected an object of fact name to reason")
         fact_names = {f.name for f in dataclasses.fields(FACT_TYPES[name])}
-        for key, why in unknown.items():
-            if key not in fact_names:
-                raise ReportError(f"{where}.unknown.{key}", "not a fact of this probe")
-            _text_ok(why, f"{where}.unknown.{key}")
+        unknown, notes = (_reasons(raw, key, where, fact_names) for key in ("unknown", "notes"))
         facts_raw = raw.get("facts")
         facts = None if facts_raw is None else _build(FACT_TYPES[name], facts_raw, f"{where}.facts")
         if status == "ok" and facts is None:
             raise ReportError(f"{where}.facts", "a probe with status ok needs facts")
-        probes[name] = ProbeResult(status, facts, reason, duration, dict(unknown))
+        probes[name] = ProbeResult(status, facts, reason, duration, unknown, notes)
     return Report(
         schema=SCHEMA_VERSION,
         report_id=_text(obj, "report_id", pattern=REPORT_ID_RE),
