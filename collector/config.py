@@ -68,6 +68,9 @@ class CollectorConfig:
     waivers_file: Path | None = None
     os_lifecycle_file: Path | None = None  # None: the dates the package ships
     count_unmanaged_pcs: bool = True  # PCs discovery saw without an agent count as unknown
+    # every address it listens on; host and port above are the first. "::" is dual-stack:
+    # IPv4 and IPv6 agents on one socket
+    listen: tuple[tuple[str, int], ...] = ()
 
 
 def _limits(s: Section | None) -> Limits:
@@ -114,6 +117,30 @@ def _bandwidth(s: Section | None) -> Bandwidth:
     return out
 
 
+def parse_listen(text: str) -> tuple[str, int] | None:
+    """'HOST:PORT' or '[V6]:PORT' → (host, port); None when it is neither."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _listen(s: Section) -> tuple[tuple[str, int], ...]:
+    """One address or a list: '0.0.0.0:8746', '[::]:8746' (IPv4 and IPv6 together), or
+    ['198.18.0.1:8746', '[fd00::1]:8746']."""
+    raw = s.get("listen", (str, list), f"127.0.0.1:{DEFAULT_PORT}")
+    out = []
+    for text in raw if isinstance(raw, list) else [raw]:
+        parsed = parse_listen(str(text))
+        if parsed is None:
+            raise s.error("listen", f"HOST:PORT, e.g. 0.0.0.0:{DEFAULT_PORT} or "
+                                    f"'[::]:{DEFAULT_PORT}' (got {text!r})")
+        out.append(parsed)
+    if not out:
+        raise s.error("listen", "at least one address")
+    return tuple(out)
+
+
 def _optional_path(s: Section, base: Path, key: str) -> Path | None:
     value = s.get(key, str, None)
     return base / value if value else None
@@ -122,10 +149,8 @@ def _optional_path(s: Section, base: Path, key: str) -> Path | None:
 def load_collector_config(path: str | Path) -> CollectorConfig:
     base = Path(path).parent
     s = Section(load_yaml(path), path, "")
-    listen = s.get("listen", str, f"127.0.0.1:{DEFAULT_PORT}")
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise s.error("listen", f"HOST:PORT, e.g. 0.0.0.0:{DEFAULT_PORT} (got {listen!r})")
+    addresses = _listen(s)
+    host, port = addresses[0]
     # Overrides applied over the shipped defaults; none given: the defaults as they are.
     targets = [base / p for _, p in s.items("targets_files", [])]
     decl = s.get("declarations_file", str, None)
@@ -135,8 +160,9 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
         cert, key = base / tls.get("cert_file", str), base / tls.get("key_file", str)
         tls.finish()
     cfg = CollectorConfig(
-        host=host.strip("[]"),
-        port=int(port),
+        host=host,
+        port=port,
+        listen=addresses,
         database=base / s.get("database", str),
         sites_file=base / s.get("sites_file", str),
         targets_files=tuple(targets),

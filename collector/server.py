@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import socket
 import threading
 import time
 
@@ -77,6 +78,40 @@ def guarded_protocol(header_timeout: float, max_connections: int) -> type[asynci
     return Guarded
 
 
+def bind_sockets(addresses: tuple[tuple[str, int], ...], backlog: int) -> list[socket.socket]:
+    """A listening socket per address. "::" (or "") takes IPv4 too (IPV6_V6ONLY off):
+    asyncio's own binding would turn it on, leaving IPv4 agents unanswered."""
+    out = []
+    try:
+        for host, port in addresses:
+            family = socket.AF_INET6 if ":" in host or host == "" else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            out.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                dual = host in ("::", "")
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if dual else 1)
+            sock.bind((host or "::", port))
+            sock.listen(backlog)
+            sock.setblocking(False)
+    except OSError:
+        for sock in out:
+            sock.close()
+        raise
+    return out
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server on the sockets of every `listen:` address, bound here."""
+
+    def __init__(self, config: uvicorn.Config, addresses: tuple[tuple[str, int], ...]):
+        super().__init__(config)
+        self.addresses = addresses
+
+    def run(self, sockets=None) -> None:
+        super().run(sockets=sockets or bind_sockets(self.addresses, self.config.backlog))
+
+
 def make_server(app, cfg: CollectorConfig, log_level: str = "warning") -> uvicorn.Server:
     limits = cfg.limits
     bound = connection_bound(limits.max_connections)
@@ -95,7 +130,7 @@ def make_server(app, cfg: CollectorConfig, log_level: str = "warning") -> uvicor
         ssl_keyfile=str(cfg.tls_key_file) if cfg.tls_key_file else None,
         server_header=False,
     )
-    return uvicorn.Server(config)
+    return Server(config, cfg.listen or ((cfg.host, cfg.port),))
 
 
 def start_in_thread(server: uvicorn.Server, timeout: float = 10.0) -> threading.Thread:

@@ -28,19 +28,28 @@ def serve(config_path: str, listen: str | None) -> None:
 
     cfg = load_collector_config(config_path)
     if listen:
-        host, _, port = listen.rpartition(":")
-        cfg = dataclasses.replace(cfg, host=host.strip("[]"), port=int(port))
+        from yte_compliance.collector.config import parse_listen
+
+        parsed = parse_listen(listen)
+        if parsed is None:
+            raise click.BadParameter(f"HOST:PORT or [V6]:PORT (got {listen!r})", param_hint="--listen")
+        cfg = dataclasses.replace(cfg, host=parsed[0], port=parsed[1], listen=(parsed,))
     _say_if_new(cfg)
     try:
         app = collector_app(cfg)
     except ConfigError as e:
         raise YteError(f"cấu hình sai, không khởi động / bad configuration, not starting: "
                        f"{e}") from None
-    if cfg.tls_cert_file is None and cfg.host not in ("127.0.0.1", "::1", "localhost"):
+    addresses = cfg.listen or ((cfg.host, cfg.port),)
+    if cfg.tls_cert_file is None and any(h not in ("127.0.0.1", "::1", "localhost")
+                                         for h, _ in addresses):
         click.echo("cảnh báo / warning: plain HTTP on a non-loopback address; configure tls "
                    "so site tokens do not cross the network in clear", err=True)
     scheme = "https" if cfg.tls_cert_file else "http"
-    click.echo(f"yte collector: {scheme}://{cfg.host}:{cfg.port}/", err=True)
+    for host, port in addresses:
+        shown = f"[{host}]" if ":" in host else host
+        both = " (IPv4 và IPv6 / IPv4 and IPv6)" if host in ("::", "") else ""
+        click.echo(f"yte collector: {scheme}://{shown}:{port}/{both}", err=True)
     make_server(app, cfg, log_level="info").run()
 
 
