@@ -6,6 +6,7 @@ discovery.py."""
 from __future__ import annotations
 
 import json
+import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -93,24 +94,36 @@ async def speedtest_download(request: Request) -> Response:
                              headers={"Content-Length": str(total), "Cache-Control": "no-store"})
 
 
+SAMPLE_SECONDS = 0.05  # the receiver's (seconds since the request, bytes so far) every 50 ms
+MAX_SAMPLES = 2000
+
+
 @answering
 async def speedtest_upload(request: Request) -> Response:
     _leased_site(request)
     leases = collector_of(request).leases
     if not leases.open_stream():
         raise Refused(503, "busy", *_BUSY, retry_after=10)
-    received = 0
+    # Counted where the bytes arrive (as iperf3's receiver side): what the agent handed
+    # to its socket may still sit in its send buffer on a long, slow link. The agent
+    # sends chunked and reads these samples once it ends the body.
+    received, start = 0, time.monotonic()
+    samples: list[list[float]] = [[0.0, 0]]
     try:
         async for chunk in request.stream():
             received += len(chunk)
             if received > leases.limits.max_bytes_per_stream:
                 raise Refused(413, "too_large", "vượt giới hạn một lần đo",
                               "more than the bytes allowed per stream")
+            now = time.monotonic() - start
+            if now - samples[-1][0] >= SAMPLE_SECONDS:
+                samples.append([round(now, 4), received])
     except ClientDisconnect:
-        pass  # the agent stops when its time is up: what arrived is what counts
+        pass  # an older agent stops when its time is up: what arrived is what counts
     finally:
         leases.close_stream()
-    return JSONResponse({"bytes": received})
+    samples.append([round(time.monotonic() - start, 4), received])
+    return JSONResponse({"bytes": received, "samples": samples[-MAX_SAMPLES:]})
 
 
 @answering

@@ -63,3 +63,45 @@ class Pair:
     def close(self) -> None:
         for ns in (self.a, self.b):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+
+
+class SlowLink(Pair):
+    """A Pair whose link is a user-space relay (tests/relay.py) with a one-way ``delay``
+    and every ``drop_every``th TCP segment lost each way, at ``mbit`` (tc tbf on both
+    TAPs): a 3G station's line, built without netem."""
+
+    def __init__(self, mbit: float, delay: float, drop_every: int):
+        import sys
+        from pathlib import Path
+
+        need_root()
+        need_binary("ip")
+        need_binary("tc")
+        tag = uuid.uuid4().hex[:6]
+        self.a, self.b = f"yte-a-{tag}", f"yte-b-{tag}"
+        self.va, self.vb = f"yta{tag}", f"ytb{tag}"
+        sh("ip", "netns", "add", self.a)
+        sh("ip", "netns", "add", self.b)
+        self.relay = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("relay.py")), self.va, self.vb,
+             str(delay), str(drop_every)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if self.relay.stdout.readline().strip() != "ready":
+            self.close()
+            raise RuntimeError(f"relay did not start: {self.relay.stderr.read()[-500:]}")
+        for ns, dev, v4, v6 in ((self.a, self.va, self.A4, self.A6),
+                                (self.b, self.vb, self.B4, self.B6)):
+            sh("ip", "link", "set", dev, "netns", ns)
+            self.ns(ns, "ip", "link", "set", "lo", "up")
+            self.ns(ns, "ip", "addr", "add", f"{v4}/30", "dev", dev)
+            self.ns(ns, "ip", "-6", "addr", "add", f"{v6}/64", "dev", dev, "nodad")
+            self.ns(ns, "ip", "link", "set", dev, "up")
+        self.shape(mbit)
+
+    def close(self) -> None:
+        relay = getattr(self, "relay", None)
+        if relay is not None and relay.poll() is None:
+            relay.stdin.close()
+            relay.terminate()
+            relay.wait(timeout=10)
+        super().close()

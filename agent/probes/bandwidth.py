@@ -32,11 +32,13 @@ class Plan:
     upload_path: str = "/api/v1/speedtest/upload"
     ping_path: str = "/api/v1/speedtest/ping"
     streams: int = 4
-    seconds: float = 4.5  # per direction, grace included
-    download_grace: float = 1.0
-    upload_grace: float = 1.75  # upload needs longer: the sender's buffers fill first
+    seconds: float = 4.0  # per direction, grace included: with the lease and the round
+    # trips, a whole measurement takes about 10 s on a 3G line (300 ms round trip)
+    download_grace: float = 1.0  # slow start, counted from each direction's first byte
+    upload_grace: float = 1.25  # counted where the bytes arrive: no sender buffer to fill
     max_bytes: int = 300 << 20  # per direction, all streams together
     pings: int = 10
+    ping_connections: int = 5  # pings run on this many connections at once
 
 
 LIBRESPEED = {"download_path": "/backend/garbage.php?ckSize=100",
@@ -137,6 +139,20 @@ def _parallel(n: int, worker: Callable[[int, list], None]) -> Samples:
     return samples
 
 
+def _stopped_early(samples: Samples, end: float, slack: float = 0.25) -> bool:
+    """Did a stream stop moving bytes before ``end`` (its byte budget, a server's cap, an
+    error)? Then the window did not measure the link: the figure would be too small."""
+    return any(not s or s[-1][0] < end - slack for s in samples)
+
+
+def _window(samples: Samples, grace: float, end: float) -> tuple[float, float]:
+    """From the first byte plus the ramp-up ``grace`` (slow start) to ``end``: on a
+    long, slow link the connections take a large part of the time, so the grace counts
+    from data, not from the start."""
+    first = min((next((t for t, b in s if b > 0), end) for s in samples if s), default=end)
+    return first + grace, end
+
+
 def http_download(target: HttpTarget, plan: Plan, path: str, clock=time.perf_counter
                   ) -> tuple[Samples, float]:
     per_stream = plan.max_bytes // plan.streams
@@ -164,60 +180,153 @@ def http_download(target: HttpTarget, plan: Plan, path: str, clock=time.perf_cou
     return _parallel(plan.streams, worker), t0
 
 
+def _pace(conn) -> None:
+    """Keep little unsent data in the kernel (Linux TCP_NOTSENT_LOWAT): a send returns
+    when the link took the bytes, not when a buffer of megabytes did; the end of the body
+    then reaches the receiver soon after the time is up."""
+    import socket
+    import sys
+
+    if conn.sock is not None and sys.platform.startswith("linux"):
+        try:
+            conn.sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, "TCP_NOTSENT_LOWAT", 25),
+                                 NOTSENT_LOWAT)
+        except OSError:
+            pass
+
+
+NOTSENT_LOWAT = 16 << 10  # per stream: 64 KiB across four, a twentieth of a second at 8 Mbit/s
+
+
 def http_upload(target: HttpTarget, plan: Plan, path: str, clock=time.perf_counter
-                ) -> tuple[Samples, float]:
+                ) -> tuple[Samples, float, Samples | None]:
+    """Chunked streams for ``plan.seconds``; then the body ends and the server says what
+    it received, when (the collector does): (sender samples, start, receiver samples or
+    None when the server does not say)."""
     per_stream = plan.max_bytes // plan.streams
     payload = os.urandom(CHUNK)
+    full = f"{CHUNK:x}\r\n".encode() + payload + b"\r\n"
+    received: list[list | None] = [None] * plan.streams
     t0 = clock()
     deadline = t0 + plan.seconds
 
-    def worker(_: int, out: list) -> None:
+    def worker(i: int, out: list) -> None:
         conn = target.connect()
         try:
             conn.putrequest("POST", target.path(path))
             for k, v in {**target.headers, "Content-Type": "application/octet-stream",
-                         "Content-Length": str(per_stream)}.items():
+                         "Transfer-Encoding": "chunked"}.items():
                 conn.putheader(k, v)
             conn.endheaders()
+            _pace(conn)
             total = 0
             out.append((clock(), 0))
             while clock() < deadline and total < per_stream:
-                chunk = payload[: per_stream - total]
-                conn.send(chunk)
-                total += len(chunk)
+                size = min(CHUNK, per_stream - total)
+                conn.send(full if size == CHUNK
+                          else f"{size:x}\r\n".encode() + payload[:size] + b"\r\n")
+                total += size
                 out.append((clock(), total))
-            if total >= per_stream:
-                conn.getresponse().read()
+            conn.send(b"0\r\n\r\n")
+            resp = conn.getresponse()
+            body = resp.read(1 << 20)
+            if resp.status == 200:
+                try:
+                    said = json.loads(body).get("samples")
+                except (ValueError, AttributeError):
+                    said = None
+                if isinstance(said, list) and said:
+                    received[i] = [(float(t), int(b)) for t, b in said]
         finally:
             conn.close()
 
-    return _parallel(plan.streams, worker), t0
+    sent = _parallel(plan.streams, worker)
+    counted = received if all(r is not None for r in received) else None
+    return sent, t0, counted  # type: ignore[return-value]
 
 
 def http_pings(target: HttpTarget, plan: Plan, path: str, clock=time.perf_counter) -> list[float]:
-    conn = target.connect()
-    rtts = []
-    try:
-        for _ in range(plan.pings):
+    """Round trips on a few connections at once: each plain TCP set-up is one (SYN to
+    SYN-ACK), then small requests; a TLS set-up takes two and is left out. On a 300 ms
+    link, ten in a row would take three seconds of the probe's budget."""
+    workers = max(1, min(plan.ping_connections, plan.pings))
+    plain = target.parts.scheme != "https"
+    per = max(1, -(-plan.pings // workers) - (1 if plain else 0))
+    rtts: list[float] = []
+    lock = threading.Lock()
+
+    def worker(_: int, out: list) -> None:
+        conn = target.connect()
+        try:
             t = clock()
-            conn.request("GET", target.path(path), headers=target.headers)
-            conn.getresponse().read()
-            rtts.append(clock() - t)
+            conn.connect()
+            measured = [clock() - t] if plain else []
+            for _ in range(per):
+                t = clock()
+                conn.request("GET", target.path(path), headers=target.headers)
+                conn.getresponse().read()
+                measured.append(clock() - t)
+            with lock:
+                rtts.extend(measured)
+        finally:
+            conn.close()
+
+    _parallel(workers, worker)
+    return rtts
+
+
+class Unmeasured(Exception):
+    """The window did not measure the link: the figure would mislead."""
+
+
+def measure_http(target: HttpTarget, plan: Plan, label: str,
+                 clock=time.perf_counter, alongside: Callable[[], None] | None = None
+                 ) -> BandwidthFacts:
+    """Download, then upload, then the round trips on the idle link (``alongside`` runs
+    meanwhile: the lease's release)."""
+    down, t0 = http_download(target, plan, plan.download_path, clock)
+    if _stopped_early(down, t0 + plan.seconds):
+        raise Unmeasured(f"download: a stream stopped before the window closed (byte budget "
+                         f"{plan.max_bytes >> 20} MB, the server's cap, or an error)")
+    start, end = _window(down, plan.download_grace, t0 + plan.seconds)
+    up, t1, counted = http_upload(target, plan, plan.upload_path, clock)
+    if _stopped_early(up, t1 + plan.seconds):
+        raise Unmeasured(f"upload: a stream stopped before the window closed (byte budget "
+                         f"{plan.max_bytes >> 20} MB, or an error)")
+    if counted is not None:  # the receiver's own clock: from its first byte to its last
+        ends = [s[-1][0] for s in counted if s]
+        up_start, _ = _window(counted, plan.upload_grace, 0.0)
+        up_end = min(ends) if ends else 0.0
+        upload = _goodput(counted, up_start, up_end, "upload")
+        side = "received"
+    else:
+        up_start, up_end = _window(up, plan.upload_grace, t1 + plan.seconds)
+        upload = _goodput(up, up_start, up_end, "upload")
+        side = "sent (the server does not say what it received)"
+    helper = threading.Thread(target=alongside, daemon=True) if alongside else None
+    if helper:
+        helper.start()
+    try:
+        rtt_median, jitter = latency(http_pings(target, plan, plan.ping_path, clock))
     finally:
-        conn.close()
-    return rtts[1:] if len(rtts) > 2 else rtts  # the first pays for the connection
-
-
-def measure_http(target: HttpTarget, plan: Plan, label: str) -> BandwidthFacts:
-    rtt_median, jitter = latency(http_pings(target, plan, plan.ping_path))
-    down, t0 = http_download(target, plan, plan.download_path)
-    up, t1 = http_upload(target, plan, plan.upload_path)
+        if helper:
+            helper.join(timeout=30)
     return BandwidthFacts(
-        download_bps=goodput_bps(down, t0 + plan.download_grace, t0 + plan.seconds),
-        upload_bps=goodput_bps(up, t1 + plan.upload_grace, t1 + plan.seconds),
-        latency_ms=round(rtt_median, 3), jitter_ms=round(jitter, 3), server=label,
+        download_bps=_goodput(down, start, end, "download"), upload_bps=upload,
+        latency_ms=round(rtt_median, 3), jitter_ms=round(jitter, 3),
+        server=f"{label}, upload as {side}",
         streams=plan.streams, bytes_down=sum(s[-1][1] for s in down if s),
         bytes_up=sum(s[-1][1] for s in up if s), duration_seconds=round(2 * plan.seconds, 2))
+
+
+MIN_WINDOW = 1.0  # seconds of steady transfer a figure needs
+
+
+def _goodput(samples: Samples, start: float, end: float, what: str) -> float:
+    if end - start < MIN_WINDOW:
+        raise Unmeasured(f"{what}: {max(0.0, end - start):.1f} s of steady transfer, less than "
+                         f"{MIN_WINDOW:g} s (the link set up too slowly for the window)")
+    return goodput_bps(samples, start, end)
 
 
 def measure_iperf3(ctx: Context, plan: Plan) -> BandwidthFacts:
@@ -283,16 +392,26 @@ def collect(ctx: Context) -> Observed:
     if not granted.get("granted"):
         raise Unknown(f"skipped: {granted.get('reason', 'no lease')}")
     lease = granted["lease_id"]
-    try:
-        if plan.kind == "iperf3":
-            facts = measure_iperf3(ctx, plan)
-        else:
-            facts = measure_http(*http_target(plan, access, lease))
-    except (OSError, ValueError) as e:
-        raise Unknown(f"measurement failed: {e}") from None
-    finally:
+    released = threading.Event()
+
+    def release() -> None:
+        if released.is_set():
+            return
+        released.set()
         try:
             _lease(access, "DELETE", f"/api/v1/speedtest/lease/{lease}")
         except (OSError, Unknown):
             pass  # the lease expires by itself
+
+    try:
+        if plan.kind == "iperf3":
+            facts = measure_iperf3(ctx, plan)
+        else:
+            facts = measure_http(*http_target(plan, access, lease), alongside=release)
+    except Unmeasured as e:
+        raise Unknown(f"not measured: {e}") from None
+    except (OSError, ValueError) as e:
+        raise Unknown(f"measurement failed: {e}") from None
+    finally:
+        release()
     return Observed(facts)
