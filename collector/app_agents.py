@@ -94,7 +94,7 @@ async def speedtest_download(request: Request) -> Response:
                              headers={"Content-Length": str(total), "Cache-Control": "no-store"})
 
 
-SAMPLE_SECONDS = 0.05  # the receiver's (seconds since the request, bytes so far) every 50 ms
+SAMPLE_SECONDS = 0.05  # the receiver's (its monotonic seconds, bytes so far) every 50 ms
 MAX_SAMPLES = 2000
 
 
@@ -106,23 +106,25 @@ async def speedtest_upload(request: Request) -> Response:
         raise Refused(503, "busy", *_BUSY, retry_after=10)
     # Counted where the bytes arrive (as iperf3's receiver side): what the agent handed
     # to its socket may still sit in its send buffer on a long, slow link. The agent
-    # sends chunked and reads these samples once it ends the body.
-    received, start = 0, time.monotonic()
-    samples: list[list[float]] = [[0.0, 0]]
+    # sends chunked and reads these samples once it ends the body. Times are this
+    # server's monotonic clock, one time base for every stream (a stream whose connection
+    # set-up lost a packet starts a second late: its own zero would misalign it).
+    received = 0
+    samples: list[list[float]] = [[round(time.monotonic(), 4), 0]]
     try:
         async for chunk in request.stream():
             received += len(chunk)
             if received > leases.limits.max_bytes_per_stream:
                 raise Refused(413, "too_large", "vượt giới hạn một lần đo",
                               "more than the bytes allowed per stream")
-            now = time.monotonic() - start
+            now = time.monotonic()
             if now - samples[-1][0] >= SAMPLE_SECONDS:
                 samples.append([round(now, 4), received])
     except ClientDisconnect:
         pass  # an older agent stops when its time is up: what arrived is what counts
     finally:
         leases.close_stream()
-    samples.append([round(time.monotonic() - start, 4), received])
+    samples.append([round(time.monotonic(), 4), received])
     return JSONResponse({"bytes": received, "samples": samples[-MAX_SAMPLES:]})
 
 

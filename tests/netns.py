@@ -105,3 +105,52 @@ class SlowLink(Pair):
             relay.terminate()
             relay.wait(timeout=10)
         super().close()
+
+
+class Chain:
+    """Namespaces a (server) – r (router) – b (client) over IPv6 (fd00::/8): a is
+    fd00:1::1, b fd00:2::2. The router's link to b has an MTU of 1280 while both ends keep
+    1500, so a large answer from a needs path-MTU discovery: the router's packet-too-big.
+    ``drop_packet_too_big()`` makes the path a black hole, as a filtering firewall does."""
+
+    A6, B6, RA6, RB6 = "fd00:1::1", "fd00:2::2", "fd00:1::2", "fd00:2::1"
+
+    def __init__(self):
+        need_root()
+        need_binary("ip")
+        self.nft = need_binary("nft")
+        tag = uuid.uuid4().hex[:6]
+        self.a, self.r, self.b = f"yte-a-{tag}", f"yte-r-{tag}", f"yte-b-{tag}"
+        for ns in (self.a, self.r, self.b):
+            sh("ip", "netns", "add", ns)
+            self.ns(ns, "ip", "link", "set", "lo", "up")
+        links = ((self.a, f"yca{tag}", self.A6, self.r, f"ycr{tag}", self.RA6, 1500),
+                 (self.b, f"ycb{tag}", self.B6, self.r, f"ycs{tag}", self.RB6, 1280))
+        for end, dev, address, router, rdev, raddress, mtu in links:
+            sh("ip", "link", "add", dev, "type", "veth", "peer", "name", rdev)
+            sh("ip", "link", "set", dev, "netns", end)
+            sh("ip", "link", "set", rdev, "netns", router)
+            self.ns(end, "ip", "-6", "addr", "add", f"{address}/64", "dev", dev, "nodad")
+            self.ns(router, "ip", "-6", "addr", "add", f"{raddress}/64", "dev", rdev, "nodad")
+            self.ns(router, "ip", "link", "set", rdev, "mtu", str(mtu), "up")
+            self.ns(end, "ip", "link", "set", dev, "up")
+            self.ns(end, "ip", "-6", "route", "add", "default", "via", raddress)
+        self.ns(self.r, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+
+    def ns(self, ns: str, *argv: str) -> None:
+        sh("ip", "netns", "exec", ns, *argv)
+
+    def argv(self, ns: str, *argv: str) -> list[str]:
+        return ["ip", "netns", "exec", ns, *argv]
+
+    def drop_packet_too_big(self) -> None:
+        self.ns(self.r, self.nft, "add table ip6 yte; add chain ip6 yte out { type filter "
+                                  "hook output priority 0; }; add rule ip6 yte out icmpv6 "
+                                  "type packet-too-big drop")
+
+    def allow_packet_too_big(self) -> None:
+        self.ns(self.r, self.nft, "delete table ip6 yte")
+
+    def close(self) -> None:
+        for ns in (self.a, self.r, self.b):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)

@@ -32,7 +32,7 @@ class Plan:
     upload_path: str = "/api/v1/speedtest/upload"
     ping_path: str = "/api/v1/speedtest/ping"
     streams: int = 4
-    seconds: float = 4.0  # per direction, grace included: with the lease and the round
+    seconds: float = 3.5  # per direction, grace included: with the lease and the round
     # trips, a whole measurement takes about 10 s on a 3G line (300 ms round trip)
     download_grace: float = 1.0  # slow start, counted from each direction's first byte
     upload_grace: float = 1.25  # counted where the bytes arrive: no sender buffer to fill
@@ -295,8 +295,8 @@ def measure_http(target: HttpTarget, plan: Plan, label: str,
                          f"{plan.max_bytes >> 20} MB, or an error)")
     if counted is not None:  # the receiver's own clock: from its first byte to its last
         ends = [s[-1][0] for s in counted if s]
-        up_start, _ = _window(counted, plan.upload_grace, 0.0)
         up_end = min(ends) if ends else 0.0
+        up_start, _ = _window(counted, plan.upload_grace, up_end)
         upload = _goodput(counted, up_start, up_end, "upload")
         side = "received"
     else:

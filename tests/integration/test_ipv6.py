@@ -132,3 +132,99 @@ def test_scapy_is_imported_only_for_the_router_advertisement_check():
         assert answer["ra"] is False or answer["why"]  # no router here: none seen
     finally:
         pair.close()
+
+
+# ---- the field's failures: a path-MTU black hole, a name with no AAAA record ------------------
+
+
+def _post_and_read(ns_argv, bed, report: dict) -> dict:
+    """POST ``report`` to the collector and read pc.ipv6 back, from inside its namespace."""
+    code = ("import json, sys, urllib.request as u\n"
+            f"base = 'http://127.0.0.1:{bed.port}'\n"
+            "report = sys.stdin.read().encode()\n"
+            f"u.urlopen(u.Request(base + '/api/v1/reports', report, headers={{"
+            f"'Authorization': 'Bearer {bed.tokens['tyt-xa-a']}', "
+            "'Content-Type': 'application/json'}))\n"
+            f"print(u.urlopen(u.Request(base + '/api/v1/sites/tyt-xa-a', headers={{"
+            f"'Authorization': 'Bearer {bed.viewer}'}})).read().decode())\n")
+    done = subprocess.run(ns_argv("python3", "-c", code), input=json.dumps(report),
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return next(c for c in json.loads(done.stdout)["checks"] if c["check"] == "pc.ipv6")
+
+
+@pytest.fixture
+def chain(tmp_path):
+    from tests.netns import Chain
+
+    net = Chain()
+    hosts_dir = Path("/etc/netns") / net.b
+    proc = None
+    try:
+        bed = make_bed(tmp_path / "c", sites_yaml=SITES.replace("fd00:1::/64", "fd00:2::/64"))
+        bed.config.write_text(bed.config.read_text().replace("listen: 127.0.0.1:", "listen: '[::]:")
+                              .replace("\ndatabase:", "'\ndatabase:", 1))
+        hosts_dir.mkdir(parents=True)
+        # names from this file only: a-only.yte.test has an A record and no AAAA
+        (hosts_dir / "hosts").write_text(f"127.0.0.1 localhost\n{net.A6} collector.yte.test\n"
+                                         "198.18.9.1 a-only.yte.test\n")
+        (hosts_dir / "nsswitch.conf").write_text("hosts: files\n")
+        proc = subprocess.Popen(net.argv(net.a, sys.executable, "-m", "yte_compliance", "collector",
+                                         "serve", "--config", str(bed.config)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        check = f"import urllib.request; urllib.request.urlopen('http://[{net.A6}]:{bed.port}/healthz')"
+        deadline = time.monotonic() + 30
+        while subprocess.run(net.argv(net.b, "python3", "-c", check), capture_output=True).returncode:
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+            time.sleep(0.3)
+        (tmp_path / "agent.yaml").write_text(
+            f"site: tyt-xa-a\ncollector_url: http://[{net.A6}]:{bed.port}\ntoken_file: token\n"
+            f"spool_dir: spool\nhost_id: h-v6\n"
+            f"ipv6:\n  endpoint: http://collector.yte.test:{bed.port}\n")
+        (tmp_path / "token").write_text(bed.tokens["tyt-xa-a"])
+        (tmp_path / "token").chmod(0o600)
+        yield net, bed, tmp_path / "agent.yaml"
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=10)
+        shutil.rmtree(hosts_dir, ignore_errors=True)
+        net.close()
+
+
+def _collect(net, config) -> dict:
+    done = subprocess.run(net.argv(net.b, sys.executable, "-m", "yte_compliance", "agent",
+                                   "collect", "--json", "--config", str(config)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_path_mtu_black_hole_is_not_ready_and_says_why(chain):
+    """Before: the agent saw large_response false, yet pc.ipv6 passed."""
+    net, bed, config = chain
+    net.drop_packet_too_big()  # first: a learnt path MTU would hide the black hole
+    report = _collect(net, config)
+    facts = report["probes"]["ipv6"]["facts"]
+    assert facts["tcp_reachable"] is True and facts["large_response"] is False
+    assert "MTU black hole" in report["probes"]["ipv6"]["notes"]["large_response"]
+    ipv6 = _post_and_read(lambda *a: net.argv(net.a, *a), bed, report)
+    assert ipv6["status"] == "fail"
+    why = ipv6["failing_hosts"][0]["why"]
+    assert why.startswith("large answers do not arrive over IPv6 (path MTU): the large answer")
+
+    net.allow_packet_too_big()  # the control: packet-too-big passes, path-MTU discovery works
+    control = _collect(net, config)
+    assert control["probes"]["ipv6"]["facts"]["large_response"] is True
+    assert _post_and_read(lambda *a: net.argv(net.a, *a), bed, control)["status"] == "pass"
+
+
+def test_a_name_with_only_an_a_record_is_not_ready(chain):
+    """Before: dns_aaaa false left pc.ipv6 unknown ("ipv6.ready: not reported")."""
+    net, bed, config = chain
+    config.write_text(config.read_text().replace("collector.yte.test", "a-only.yte.test"))
+    report = _collect(net, config)
+    assert report["probes"]["ipv6"]["facts"]["dns_aaaa"] is False
+    ipv6 = _post_and_read(lambda *a: net.argv(net.a, *a), bed, report)
+    assert ipv6["status"] == "fail"
+    assert ipv6["failing_hosts"][0]["why"].startswith("the endpoint's name has no AAAA record")
