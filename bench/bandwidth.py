@@ -45,37 +45,18 @@ def _iperf3(pair, extra: list[str]) -> float:
 
 def measure(pair, label: str, shape: float | None, folder: Path) -> dict:
     """The collector and iperf3 in namespace a, the agent in b: one row."""
-    from tests.fleet import make_bed
+    from tests.measuring import measuring
 
-    procs = []
-    try:
-        bed = make_bed(folder / "c", extra="bandwidth:\n  period_hours: 0\n")
-        bed.config.write_text(bed.config.read_text().replace("listen: 127.0.0.1:",
-                                                             f"listen: {pair.A4}:"))
-        procs.append(subprocess.Popen(pair.argv(pair.a, sys.executable, "-m", "yte_compliance",
-                                                "collector", "serve", "--config", str(bed.config)),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        procs.append(subprocess.Popen(pair.argv(pair.a, "iperf3", "-s", "-B", pair.A4),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(3)
-        (folder / "token").write_text(bed.tokens["tyt-xa-a"])
-        (folder / "token").chmod(0o600)
-        (folder / "agent.yaml").write_text(
-            f"site: tyt-xa-a\ncollector_url: http://{pair.A4}:{bed.port}\ntoken_file: token\n"
-            "host_id: h-bench\nbandwidth:\n  enabled: true\n  streams: 4\n")
+    with measuring(pair, folder) as (_, config):
         if shape is not None:
             pair.shape(shape)
         ref = {"download": _iperf3(pair, ["-R"]), "upload": _iperf3(pair, [])}
         proc = subprocess.Popen(pair.argv(pair.b, sys.executable, "-m", "yte_compliance", "agent",
-                                          "bandwidth", "--config", str(folder / "agent.yaml")),
+                                          "bandwidth", "--config", str(config)),
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         out = proc.stdout.read()
         _, _, usage = os.wait4(proc.pid, 0)
         answer = json.loads(out)
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=10)
     facts = answer.get("facts") or {}
     row = {"link": label, "status": answer.get("status"), "reason": answer.get("reason"),
            "iperf3_download_bps": ref["download"], "iperf3_upload_bps": ref["upload"],
@@ -98,18 +79,10 @@ def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for mbit in RATES:
-            pair = Pair()
-            try:
-                rows.append(measure(pair, f"{mbit} Mbit/s", mbit, Path(tmp) / f"r{mbit}"))
-            finally:
-                pair.close()
+        for mbit in RATES:  # measuring() closes each link
+            rows.append(measure(Pair(), f"{mbit} Mbit/s", mbit, Path(tmp) / f"r{mbit}"))
         for label, every in LINKS_3G:
-            link = SlowLink(8, 0.150, every)
-            try:
-                rows.append(measure(link, label, None, Path(tmp) / f"g{every}"))
-            finally:
-                link.close()
+            rows.append(measure(SlowLink(8, 0.150, every), label, None, Path(tmp) / f"g{every}"))
     print(f"{'link':>12} {'agent↓':>7} {'iperf3↓':>8} {'err↓':>6} {'agent↑':>7} {'iperf3↑':>8} "
           f"{'err↑':>6} {'secs':>5} {'MB':>6} {'×iperf3':>7} {'CPU s':>6}")
     for r in rows:

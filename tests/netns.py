@@ -33,12 +33,19 @@ class Pair:
         need_root()
         need_binary("ip")
         need_binary("tc")
+        self._namespaces("yv")
+        sh("ip", "link", "add", self.va, "type", "veth", "peer", "name", self.vb)
+        self._addresses()
+
+    def _namespaces(self, prefix: str) -> None:
         tag = uuid.uuid4().hex[:6]
         self.a, self.b = f"yte-a-{tag}", f"yte-b-{tag}"
-        self.va, self.vb = f"yva{tag}", f"yvb{tag}"
+        self.va, self.vb = f"{prefix}a{tag}", f"{prefix}b{tag}"
         sh("ip", "netns", "add", self.a)
         sh("ip", "netns", "add", self.b)
-        sh("ip", "link", "add", self.va, "type", "veth", "peer", "name", self.vb)
+
+    def _addresses(self) -> None:
+        """Each end of the link into its namespace, with its addresses, up."""
         for ns, dev, v4, v6 in ((self.a, self.va, self.A4, self.A6),
                                 (self.b, self.vb, self.B4, self.B6)):
             sh("ip", "link", "set", dev, "netns", ns)
@@ -67,8 +74,8 @@ class Pair:
 
 class SlowLink(Pair):
     """A Pair whose link is a user-space relay (tests/relay.py) with a one-way ``delay``
-    and every ``drop_every``th TCP segment lost each way, at ``mbit`` (tc tbf on both
-    TAPs): a 3G station's line, built without netem."""
+    and every ``drop_every``th TCP data segment lost each way, at ``mbit`` (tc tbf on
+    both TAPs): a 3G station's line, built without netem."""
 
     def __init__(self, mbit: float, delay: float, drop_every: int):
         import sys
@@ -77,11 +84,7 @@ class SlowLink(Pair):
         need_root()
         need_binary("ip")
         need_binary("tc")
-        tag = uuid.uuid4().hex[:6]
-        self.a, self.b = f"yte-a-{tag}", f"yte-b-{tag}"
-        self.va, self.vb = f"yta{tag}", f"ytb{tag}"
-        sh("ip", "netns", "add", self.a)
-        sh("ip", "netns", "add", self.b)
+        self._namespaces("yt")
         self.relay = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("relay.py")), self.va, self.vb,
              str(delay), str(drop_every)],
@@ -89,13 +92,7 @@ class SlowLink(Pair):
         if self.relay.stdout.readline().strip() != "ready":
             self.close()
             raise RuntimeError(f"relay did not start: {self.relay.stderr.read()[-500:]}")
-        for ns, dev, v4, v6 in ((self.a, self.va, self.A4, self.A6),
-                                (self.b, self.vb, self.B4, self.B6)):
-            sh("ip", "link", "set", dev, "netns", ns)
-            self.ns(ns, "ip", "link", "set", "lo", "up")
-            self.ns(ns, "ip", "addr", "add", f"{v4}/30", "dev", dev)
-            self.ns(ns, "ip", "-6", "addr", "add", f"{v6}/64", "dev", dev, "nodad")
-            self.ns(ns, "ip", "link", "set", dev, "up")
+        self._addresses()
         self.shape(mbit)
 
     def close(self) -> None:
@@ -154,3 +151,31 @@ class Chain:
     def close(self) -> None:
         for ns in (self.a, self.r, self.b):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+
+
+def serve_collector(server_argv, client_argv, config, url: str, timeout: float = 30.0
+                    ) -> subprocess.Popen:
+    """`yte collector serve` in one namespace (``server_argv`` wraps a command for it),
+    answered at ``url`` from another (``client_argv``): the process, once it answers."""
+    import sys
+    import time
+
+    proc = subprocess.Popen(server_argv(sys.executable, "-m", "yte_compliance", "collector",
+                                        "serve", "--config", str(config)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    check = f"import urllib.request; urllib.request.urlopen('{url}/healthz')"
+    deadline = time.monotonic() + timeout
+    while subprocess.run(client_argv("python3", "-c", check), capture_output=True).returncode:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.terminate()
+            raise RuntimeError(f"the collector did not answer at {url}: "
+                               f"{proc.stderr.read().decode(errors='replace')[-500:]}")
+        time.sleep(0.3)
+    return proc
+
+
+def stop(procs) -> None:
+    for p in procs:
+        if p is not None:
+            p.terminate()
+            p.wait(timeout=10)

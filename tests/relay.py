@@ -1,7 +1,7 @@
 """A link with delay and loss, in user space: this kernel has no netem. Two TAP devices,
 one per side; every Ethernet frame one side sends is handed to the other after a fixed
-delay, and every Nth TCP segment in each direction is dropped (loss without chance: the
-same run measures the same link). The rate comes from `tc tbf` on each TAP.
+delay, and every Nth TCP segment that carries data, in each direction, is dropped (loss
+without chance: the same run measures the same link). The rate comes from `tc tbf` on each TAP.
 
     python tests/relay.py TAP_A TAP_B DELAY_SECONDS DROP_EVERY   (prints "ready")
 
@@ -29,15 +29,19 @@ def open_tap(name: str) -> int:
     return fd
 
 
-def is_tcp(frame: bytes) -> bool:
-    """An IPv4 or IPv6 TCP segment (ARP, neighbour discovery and ICMP always pass)."""
-    if len(frame) < 34:
-        return False
-    ethertype = int.from_bytes(frame[12:14], "big")
-    if ethertype == 0x0800:
-        return frame[23] == 6
-    if ethertype == 0x86DD:
-        return len(frame) >= 54 and frame[20] == 6
+def is_tcp_data(frame: bytes) -> bool:
+    """An IPv4 or IPv6 TCP segment that carries data. ARP, neighbour discovery, ICMP and
+    the handshake's and acknowledgements' empty segments always pass: a lost SYN costs
+    a one-second retransmission that would decide a short measurement by chance."""
+    ethertype = int.from_bytes(frame[12:14], "big") if len(frame) >= 14 else 0
+    if ethertype == 0x0800 and len(frame) >= 34 and frame[23] == 6:
+        ihl = (frame[14] & 0x0F) * 4
+        total = int.from_bytes(frame[16:18], "big")
+        offset = 14 + ihl
+        return len(frame) > offset + 12 and total - ihl - (frame[offset + 12] >> 4) * 4 > 0
+    if ethertype == 0x86DD and len(frame) >= 54 and frame[20] == 6:
+        payload = int.from_bytes(frame[18:20], "big")
+        return len(frame) > 66 and payload - (frame[66] >> 4) * 4 > 0
     return False
 
 
@@ -62,7 +66,7 @@ def relay(a: str, b: str, delay: float, drop_every: int) -> None:
                     frame = os.read(fd, 65536)
                 except BlockingIOError:
                     break
-                if drop_every and is_tcp(frame):
+                if drop_every and is_tcp_data(frame):
                     tcp_seen[side] += 1
                     if tcp_seen[side] % drop_every == 0:
                         continue

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import need_binary
 from tests.fleet import make_bed
-from tests.netns import need_root, sh
+from tests.netns import need_root, serve_collector, sh
 
 pytestmark = pytest.mark.integration
 SUBNET = "198.18.1.0/24"
@@ -67,15 +67,10 @@ def sites_yaml(printer: str | None = None) -> str:
 
 
 def start_collector(lan, bed):
-    proc = subprocess.Popen(lan.argv(lan.scan, sys.executable, "-m", "yte_compliance", "collector",
-                                     "serve", "--config", str(bed.config)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    check = f"import urllib.request; urllib.request.urlopen('http://{SCANNER}:{bed.port}/healthz')"
-    deadline = time.monotonic() + 30
-    while subprocess.run(lan.argv(lan.scan, "python3", "-c", check), capture_output=True).returncode:
-        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
-        time.sleep(0.3)
-    return proc
+    def scanner(*argv):
+        return lan.argv(lan.scan, *argv)
+
+    return serve_collector(scanner, scanner, bed.config, f"http://{SCANNER}:{bed.port}")
 
 
 def devices_of(lan, bed):

@@ -4,17 +4,24 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.fleet import SITES_YAML, make_bed
-from tests.netns import Pair
+from tests.netns import Pair, serve_collector, stop
 
 pytestmark = pytest.mark.integration
 SITES = SITES_YAML.replace("    district: Đức Trọng\n",
                            "    district: Đức Trọng\n    ipv6_prefixes: ['fd00:1::/64']\n")
+
+
+def dual_stack_bed(folder, sites: str):
+    """A collector listening on '[::]:PORT': IPv4 and IPv6 on one socket."""
+    bed = make_bed(folder, sites_yaml=sites)
+    bed.config.write_text(bed.config.read_text().replace("listen: 127.0.0.1:", "listen: '[::]:")
+                          .replace("\ndatabase:", "'\ndatabase:", 1))
+    return bed
 
 
 @pytest.fixture
@@ -23,22 +30,13 @@ def v6(tmp_path):
     hosts_dir = Path("/etc/netns") / pair.b
     proc = None
     try:
-        bed = make_bed(tmp_path / "c", sites_yaml=SITES)
-        bed.config.write_text(bed.config.read_text().replace("listen: 127.0.0.1:", "listen: '[::]:")
-                           .replace("\ndatabase:", "'\ndatabase:", 1))
+        bed = dual_stack_bed(tmp_path / "c", SITES)
         hosts_dir.mkdir(parents=True)
         (hosts_dir / "hosts").write_text(f"127.0.0.1 localhost\n{pair.A6} collector.yte.test\n")
         pair.ns(pair.b, "ip", "-6", "route", "add", "default", "via", pair.A6)
-        proc = subprocess.Popen(pair.argv(pair.a, sys.executable, "-m", "yte_compliance", "collector",
-                                          "serve", "--config", str(bed.config)),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://[{pair.A6}]:{bed.port}"
-        check = f"import urllib.request; urllib.request.urlopen('{url}/healthz')"
-        deadline = time.monotonic() + 30
-        while subprocess.run(pair.argv(pair.b, "python3", "-c", check),
-                             capture_output=True).returncode:
-            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
-            time.sleep(0.3)
+        proc = serve_collector(lambda *a: pair.argv(pair.a, *a), lambda *a: pair.argv(pair.b, *a),
+                               bed.config, url)
         (tmp_path / "token").write_text(bed.tokens["tyt-xa-a"])
         (tmp_path / "token").chmod(0o600)
         (tmp_path / "agent.yaml").write_text(
@@ -46,9 +44,7 @@ def v6(tmp_path):
             f"host_id: h-v6\nipv6:\n  endpoint: http://collector.yte.test:{bed.port}\n")
         yield pair, bed, url, tmp_path / "agent.yaml"
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait(timeout=10)
+        stop([proc])
         shutil.rmtree(hosts_dir, ignore_errors=True)
         pair.close()
 
@@ -161,22 +157,14 @@ def chain(tmp_path):
     hosts_dir = Path("/etc/netns") / net.b
     proc = None
     try:
-        bed = make_bed(tmp_path / "c", sites_yaml=SITES.replace("fd00:1::/64", "fd00:2::/64"))
-        bed.config.write_text(bed.config.read_text().replace("listen: 127.0.0.1:", "listen: '[::]:")
-                              .replace("\ndatabase:", "'\ndatabase:", 1))
+        bed = dual_stack_bed(tmp_path / "c", SITES.replace("fd00:1::/64", "fd00:2::/64"))
         hosts_dir.mkdir(parents=True)
         # names from this file only: a-only.yte.test has an A record and no AAAA
         (hosts_dir / "hosts").write_text(f"127.0.0.1 localhost\n{net.A6} collector.yte.test\n"
                                          "198.18.9.1 a-only.yte.test\n")
         (hosts_dir / "nsswitch.conf").write_text("hosts: files\n")
-        proc = subprocess.Popen(net.argv(net.a, sys.executable, "-m", "yte_compliance", "collector",
-                                         "serve", "--config", str(bed.config)),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        check = f"import urllib.request; urllib.request.urlopen('http://[{net.A6}]:{bed.port}/healthz')"
-        deadline = time.monotonic() + 30
-        while subprocess.run(net.argv(net.b, "python3", "-c", check), capture_output=True).returncode:
-            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
-            time.sleep(0.3)
+        proc = serve_collector(lambda *a: net.argv(net.a, *a), lambda *a: net.argv(net.b, *a),
+                               bed.config, f"http://[{net.A6}]:{bed.port}")
         (tmp_path / "agent.yaml").write_text(
             f"site: tyt-xa-a\ncollector_url: http://[{net.A6}]:{bed.port}\ntoken_file: token\n"
             f"spool_dir: spool\nhost_id: h-v6\n"
@@ -185,9 +173,7 @@ def chain(tmp_path):
         (tmp_path / "token").chmod(0o600)
         yield net, bed, tmp_path / "agent.yaml"
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait(timeout=10)
+        stop([proc])
         shutil.rmtree(hosts_dir, ignore_errors=True)
         net.close()
 
