@@ -14,23 +14,47 @@ PASS_MAPPINGS = [{"type": "value", "options": {
     {"type": "special", "options": {"match": "null", "result": {"text": "CHƯA RÕ",
                                                                   "color": "yellow"}}}]
 # A site's result per check: 1 ĐẠT, 0 CHƯA ĐẠT, 2 MIỄN TRỪ (its own series, not a pass),
-# no value CHƯA RÕ.
+# 3 CHƯA RÕ (yte_site_check_unknown): every check the site has gets a row, known or not.
 VERDICT_MAPPINGS = [{"type": "value", "options": {
     "1": {"text": "ĐẠT", "color": "green", "index": 0},
     "0": {"text": "CHƯA ĐẠT", "color": "red", "index": 1},
-    "2": {"text": "MIỄN TRỪ", "color": "blue", "index": 2}}}, PASS_MAPPINGS[1]]
+    "2": {"text": "MIỄN TRỪ", "color": "blue", "index": 2},
+    "3": {"text": "CHƯA RÕ", "color": "yellow", "index": 3}}}, PASS_MAPPINGS[1]]
 SITE_FILTER = 'province=~"$province", district=~"$district", site_type=~"$site_type"'
 
 
-def _verdict(passing: str, waived: str) -> str:
-    return f"({passing}) or ({waived} == 1) * 2"
+def _verdict(passing: str, waived: str, unknown: str) -> str:
+    return f"({passing}) or ({waived} == 1) * 2 or ({unknown} == 1) * 3"
 
 
-def _var(name: str, label: str, query: str, multi: bool = True) -> dict:
+def _link(title: str, url: str) -> list[dict]:
+    """A data link: a click on a row opens the next level (province → site → host)."""
+    return [{"title": title, "url": url}]
+
+
+SITE_LINK = _link("Mở cơ sở / open the site",
+                  "/d/yte-site?var-site=${__data.fields.site}&${datasource:queryparam}")
+HOST_LINK = _link("Mở máy / open the host",
+                  "/d/yte-host?var-site=${__data.fields.site}&var-host=${__data.fields.host}"
+                  "&${datasource:queryparam}")
+
+
+def _var(name: str, label: str, query: str, multi: bool = True, regex: str = "") -> dict:
+    """A query variable; ``regex`` with named groups text/value shows names, keeps ids."""
     return {"name": name, "label": label, "type": "query", "datasource": DS,
             "query": {"query": query, "refId": f"var-{name}"}, "definition": query,
             "refresh": 2, "includeAll": multi, "multi": multi, "allValue": ".*" if multi else None,
-            "current": {}, "sort": 1}
+            "current": {}, "sort": 1, "regex": regex}
+
+
+# Prometheus prints a series' labels sorted: name before site, host before hostname
+SITE_BY_NAME = '/name="(?<text>[^"]+)".*site="(?<value>[^"]+)"/'
+HOST_BY_NAME = '/host="(?<value>[^"]+)".*hostname="(?<text>[^"]+)"/'
+
+
+def _site_var(selector: str) -> dict:
+    query = f"query_result({selector})"
+    return _var("site", "Cơ sở / Site", query, False, SITE_BY_NAME)
 
 
 def _datasource_var() -> dict:
@@ -97,23 +121,24 @@ def province_overview() -> dict:
     b.add("stat", "Kết quả miễn trừ / Waived results",
           [_target(f'sum(site_check:yte_site_check_waived:info{{{SITE_FILTER}}})')], w=6, h=4)
     b.add("stat", "Cơ sở / Sites", [_target(f'count(yte_site_info{{{SITE_FILTER}}})')], w=6, h=4)
-    b.add("table", "Cơ sở × chỉ tiêu (ĐẠT / CHƯA ĐẠT / MIỄN TRỪ) / Sites × checks",
+    b.add("table", "Cơ sở × chỉ tiêu (ĐẠT / CHƯA ĐẠT / MIỄN TRỪ / CHƯA RÕ) / Sites × checks",
           [_target(_verdict(f'site_check:yte_site_check_pass:info{{{SITE_FILTER}}}',
-                            f'site_check:yte_site_check_waived:info{{{SITE_FILTER}}}'),
+                            f'site_check:yte_site_check_waived:info{{{SITE_FILTER}}}',
+                            f'site_check:yte_site_check_unknown:info{{{SITE_FILTER}}}'),
                    instant=True)],
-          w=24, h=12, defaults={"mappings": VERDICT_MAPPINGS,
+          w=24, h=12, defaults={"mappings": VERDICT_MAPPINGS, "links": SITE_LINK,
                                 "custom": {"cellOptions": {"type": "color-background"}}},
           transformations=[{"id": "groupingToMatrix", "options": {
               "columnField": "check", "rowField": "name", "valueField": "Value",
               "emptyValue": "null"}}])
+    # district honoured too: from the per-site series, not the province recordings
+    by_type = (f"avg by (site_type, check) (site_check:yte_site_check_pass:info{{{SITE_FILTER}}})")
     b.add("bargauge", "Tỷ lệ cơ sở đạt theo chỉ tiêu / Share of sites passing, per check",
-          [_target('province_site_type_check:yte_site_check_pass:ratio'
-                   '{province=~"$province", site_type=~"$site_type"}',
-                   "{{check}} — {{site_type}}")], w=12, h=10,
+          [_target(by_type, "{{check}} — {{site_type}}")], w=12, h=10,
           defaults={"unit": "percentunit", "min": 0, "max": 1},
           options={"orientation": "horizontal", "displayMode": "gradient"})
     b.add("timeseries", "Tỷ lệ cơ sở đạt theo thời gian / Share of sites passing over time",
-          [_target('province_check:yte_site_check_pass:ratio{province=~"$province"}',
+          [_target(f"avg by (check) (site_check:yte_site_check_pass:info{{{SITE_FILTER}}})",
                    "{{check}}")], w=12, h=10, defaults={"unit": "percentunit", "min": 0, "max": 1})
     b.add("bargauge", "Băng thông trung vị theo cơ sở / Median download per site",
           [_target('yte_site_bandwidth_median_download_bytes_per_second * 8 * on (site) '
@@ -133,8 +158,7 @@ def province_overview() -> dict:
 
 
 def site_dashboard() -> dict:
-    variables = _place_vars() + [_var(
-        "site", "Cơ sở / Site", f'label_values(yte_site_info{{{SITE_FILTER}}}, site)', False)]
+    variables = _place_vars() + [_site_var(f"yte_site_info{{{SITE_FILTER}}}")]
     b = Board("yte-site", "yte — Cơ sở / Site", variables)
     b.add("stat", "Máy báo cáo / Reporting hosts",
           [_target('yte_site_hosts{site="$site", state="fresh"}')], w=8, h=4)
@@ -144,7 +168,8 @@ def site_dashboard() -> dict:
           [_target('count(yte_site_check_pass{site="$site"} == 0) or vector(0)')], w=8, h=4)
     b.add("table", "Chỉ tiêu của cơ sở / The site's checks",
           [_target("(" + _verdict('yte_site_check_pass{site="$site"}',
-                                  'yte_site_check_waived{site="$site"}')
+                                  'yte_site_check_waived{site="$site"}',
+                                  'yte_site_check_unknown{site="$site"}')
                    + ') * on (check) group_left (title_vi) yte_check_info', instant=True)],
           w=12, h=10, defaults={"mappings": VERDICT_MAPPINGS})
     b.add("table", "Máy × chỉ tiêu / Hosts × checks",
@@ -154,9 +179,15 @@ def site_dashboard() -> dict:
                     "custom": {"cellOptions": {"type": "color-background"}}},
           transformations=[{"id": "groupingToMatrix", "options": {
               "columnField": "check", "rowField": "hostname", "valueField": "Value"}}])
+    # the target beside the figure: a dashed line at each check's required share
+    target_style = {"matcher": {"id": "byRegexp", "options": ".*chỉ tiêu.*"}, "properties": [
+        {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}}]}
     b.add("timeseries", "Tỷ lệ máy đạt theo thời gian / Share of hosts passing over time",
-          [_target('yte_site_check_ratio{site="$site"}', "{{check}}")], w=12, h=9,
+          [_target('yte_site_check_ratio{site="$site"}', "{{check}}"),
+           _target('yte_site_check_target_ratio{site="$site"}', "{{check}} — chỉ tiêu / target",
+                   ref="B")], w=12, h=9,
           defaults={"unit": "percentunit", "min": 0, "max": 1})
+    b.panels[-1]["fieldConfig"]["overrides"].append(target_style)
     b.add("timeseries", "Băng thông theo thời gian / Bandwidth over time",
           [_target('yte_site_bandwidth_last_download_bytes_per_second{site="$site"} * 8',
                    "tải xuống / download"),
@@ -166,7 +197,8 @@ def site_dashboard() -> dict:
                    "trung vị tải xuống / median download", ref="C")],
           w=12, h=9, defaults={"unit": "bps", "min": 0})
     b.add("table", "Các máy / Hosts",
-          [_target('yte_host_info{site="$site"}', instant=True)], w=24, h=8)
+          [_target('yte_host_info{site="$site"}', instant=True)], w=24, h=8,
+          defaults={"links": HOST_LINK})
     b.add("table", "Miễn trừ và ngày hết hạn / Waivers and when they end",
           [_target('yte_site_waiver_expiry_timestamp_seconds{site="$site"} * 1000',
                    instant=True)], w=24, h=6, defaults={"unit": "dateTimeAsIso"})
@@ -174,10 +206,9 @@ def site_dashboard() -> dict:
 
 
 def host_dashboard() -> dict:
-    variables = [_datasource_var(),
-                 _var("site", "Cơ sở / Site", "label_values(yte_site_info, site)", False),
-                 _var("host", "Máy / Host", 'label_values(yte_host_info{site="$site"}, host)',
-                      False)]
+    variables = [_datasource_var(), _site_var("yte_site_info"),
+                 _var("host", "Máy / Host", 'query_result(yte_host_info{site="$site"})', False,
+                      HOST_BY_NAME)]
     b = Board("yte-host", "yte — Máy / Host", variables)
     b.add("stat", "Báo cáo gần nhất / Last report",
           [_target('time() - yte_host_last_report_timestamp_seconds{host="$host"}')], w=6, h=4,
@@ -217,8 +248,10 @@ def expressions(dashboard: dict) -> list[str]:
     for v in dashboard["templating"]["list"]:
         if v["type"] == "query":
             query = v["query"]["query"]
-            inner = query[len("label_values("):query.rindex(",")]
-            out.append(inner)
+            if query.startswith("query_result("):
+                out.append(query[len("query_result("):-1])
+            else:
+                out.append(query[len("label_values("):query.rindex(",")])
     return out
 
 
