@@ -49,8 +49,26 @@ def _general_threshold(t: Target) -> tuple[str, str]:
     ops = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "=", "ne": "≠"}
     if isinstance(clause.value, bool):
         return "có (khai báo)", "yes (declared)"
-    value = f"{clause.value * 100:g} %" if clause.fact.endswith("_ratio") else f"{clause.value}"
-    return f"{ops.get(clause.op, clause.op)} {value}", f"{ops.get(clause.op, clause.op)} {value}"
+    op = ops.get(clause.op, clause.op)
+    if clause.fact.endswith("_ratio"):
+        value = f"{clause.value * 100:g} %"
+    elif clause.fact.endswith("_bps"):
+        value = f"{clause.value / 1e6:g} Mbps"  # 80000000 → 80 Mbps
+    else:
+        value = f"{clause.value:g}" if isinstance(clause.value, float) else f"{clause.value}"
+    return f"{op} {value}", f"{op} {value}"
+
+
+# The site's figure now, read by the alert's own template (Prometheus `query`): the share
+# of hosts passing for a host-scope check, the site's value for a site-scope one.
+_FIGURE = {
+    "host": ('{{ with query (printf "yte_site_check_ratio{site=\'%s\',check=\'%s\'}" '
+             '$labels.site $labels.check) }}{{ . | first | value | humanizePercentage }}'
+             '{{ else }}chưa rõ / unknown{{ end }}'),
+    "site": ('{{ with query (printf "yte_site_check_value{site=\'%s\',check=\'%s\'}" '
+             '$labels.site $labels.check) }}{{ . | first | value | humanize }}'
+             '{{ else }}chưa rõ / unknown{{ end }}'),
+}
 
 
 def _anchor(check: str) -> str:
@@ -66,7 +84,8 @@ def check_alert(t: Target, runbook_base: str) -> dict:
         "labels": {"severity": t.alert_severity, "scope": "site", "check": t.id},
         "annotations": {
             "summary": f"{{{{ $labels.name }}}}: CHƯA ĐẠT — {t.title_vi} / not met — {t.title_en}",
-            "description": f"Chỉ tiêu / target {t.id}: {vi} / {en}. Nguồn / source: {t.source}",
+            "description": f"Hiện tại / now: {_FIGURE[t.scope]}. Chỉ tiêu / target {t.id}: "
+                           f"{vi} / {en}. Nguồn / source: {t.source}",
             "runbook_url": f"{runbook_base}/YteSiteCheckFailing.md#{_anchor(t.id)}",
         },
     }
@@ -80,21 +99,35 @@ def _fixed_alert(name: str, expr: str, duration: str, severity: str, vi: str, en
                             "runbook_url": f"{runbook_base}/{name}.md"}}
 
 
+# a PC is named by its hostname, not its opaque id
+HOST_JOIN = "* on (site, host) group_left (hostname) yte_host_info"
+
+
+def _host_check_alert(name: str, metric: str, check: str, vi: str, en: str,
+                      runbook_base: str) -> dict:
+    """A PC failing a check; labelled with the check so that Alertmanager holds it back
+    while the site's own alert for that check fires (configs/alertmanager: one message
+    per cause, the site's, which carries the verdict)."""
+    rule = _fixed_alert(name, f"({metric} == 0) {HOST_JOIN} {JOIN}", "2h", "critical", vi, en,
+                        runbook_base, "host")
+    rule["labels"]["check"] = check
+    return rule
+
+
 def alert_rules(targets: Iterable[Target], runbook_base: str = "docs/runbooks",
                 collector_job: str = "yte") -> list[dict]:
     rules = [check_alert(t, runbook_base) for t in sorted(targets, key=lambda t: t.id)
              if t.enabled]
-    host = "{{ $labels.name }} — {{ $labels.host }}"
+    host = "{{ $labels.name }} — {{ $labels.hostname }}"
     rules += [
-        _fixed_alert("YteHostStale", f"(yte_host_stale == 1) {JOIN}", "1h", "warning",
+        _fixed_alert("YteHostStale", f"(yte_host_stale == 1) {HOST_JOIN} {JOIN}", "1h", "warning",
                      f"{host}: máy không báo cáo", f"{host}: host stopped reporting",
                      runbook_base, "host"),
-        _fixed_alert("YteHostAntivirusOff", f"(yte_host_antivirus_running == 0) {JOIN}", "2h",
-                     "critical", f"{host}: không có phần mềm diệt virus đang chạy",
-                     f"{host}: no antivirus running", runbook_base, "host"),
-        _fixed_alert("YteHostFirewallOff", f"(yte_host_firewall_enabled == 0) {JOIN}", "2h",
-                     "critical", f"{host}: tường lửa tắt", f"{host}: host firewall off",
-                     runbook_base, "host"),
+        _host_check_alert("YteHostAntivirusOff", "yte_host_antivirus_running", "pc.antivirus",
+                          f"{host}: không có phần mềm diệt virus đang chạy",
+                          f"{host}: no antivirus running", runbook_base),
+        _host_check_alert("YteHostFirewallOff", "yte_host_firewall_enabled", "pc.firewall",
+                          f"{host}: tường lửa tắt", f"{host}: host firewall off", runbook_base),
         _fixed_alert("YteSiteHostLimit",
                      f"(increase(yte_collector_new_hosts_refused_total[1h]) > 0) {JOIN}", "5m",
                      "warning", "{{ $labels.name }}: máy mới bị từ chối, cơ sở đã đủ số máy",

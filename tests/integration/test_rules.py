@@ -31,12 +31,17 @@ def _labels(d: dict) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in d.items()) + "}"
 
 
-def _annotations(rule: dict, **values: str) -> dict:
+_WITH = re.compile(r"\{\{ with query .*?\{\{ end \}\}")
+
+
+def _annotations(rule: dict, figure: str = "", **values: str) -> dict:
+    """The annotations as Prometheus renders them: labels filled in, and the site's
+    current figure (the `with query` block) as ``figure``."""
     out = {}
     for key, text in rule["annotations"].items():
         for name, value in values.items():
             text = text.replace(f"{{{{ $labels.{name} }}}}", value)
-        out[key] = text
+        out[key] = _WITH.sub(figure, text)
     return out
 
 
@@ -45,7 +50,7 @@ def _step(rule: dict) -> int:
 
 
 def _scenario(series: list[tuple[str, str]], rule: dict, labels: dict, delay: int = 0,
-              **template) -> dict:
+              figure: str = "", **template) -> dict:
     """The condition holds from step 1 (+ ``delay`` steps) for (for + 2 steps), then
     clears: silent one step before `for`, firing one step after, silent after recovery."""
     step = _step(rule)
@@ -64,7 +69,7 @@ def _scenario(series: list[tuple[str, str]], rule: dict, labels: dict, delay: in
              "exp_alerts": []},
             {"eval_time": f"{start + wait + step}m", "alertname": rule["alert"],
              "exp_alerts": [{"exp_labels": labels,
-                             "exp_annotations": _annotations(rule, **template)}]},
+                             "exp_annotations": _annotations(rule, figure, **template)}]},
             {"eval_time": f"{start + (fail_steps + 7) * step}m", "alertname": rule["alert"],
              "exp_alerts": []},
         ],
@@ -79,16 +84,28 @@ def promtool_tests(rules: list[dict]) -> list[dict]:
         base = {"severity": rule["labels"]["severity"], "scope": rule["labels"]["scope"], **INFO}
         if name == "YteSiteCheckFailing":
             check = rule["labels"]["check"]
+            # the site's figure now, which the description reads: 40 % of the hosts, or
+            # 40 M for a site's own value (humanize)
+            figure_metric = ("yte_site_check_ratio" if "humanizePercentage"
+                             in rule["annotations"]["description"] else "yte_site_check_value")
+            figure = "40%" if figure_metric == "yte_site_check_ratio" else "40M"
+            value = "0.4" if figure == "40%" else "40000000"
             series = [info, (f'yte_site_check_pass{{site="s1",check="{check}"}}',
-                             "1 0x{fail} 1x200")]
-            tests.append(_scenario(series, rule, {**base, "check": check}, name=INFO["name"]))
+                             "1 0x{fail} 1x200"),
+                      (f'{figure_metric}{{site="s1",check="{check}"}}', f"{value}x{{long}}")]
+            tests.append(_scenario(series, rule, {**base, "check": check}, figure=figure,
+                                   name=INFO["name"]))
         elif name.startswith("YteHost"):
             metric = {"YteHostStale": ("yte_host_stale", "0 1x{fail} 0x200"),
                       "YteHostAntivirusOff": ("yte_host_antivirus_running", "1 0x{fail} 1x200"),
                       "YteHostFirewallOff": ("yte_host_firewall_enabled", "1 0x{fail} 1x200")}[name]
-            series = [info, (f'{metric[0]}{{site="s1",host="h1"}}', metric[1])]
-            tests.append(_scenario(series, rule, {**base, "host": "h1"}, name=INFO["name"],
-                                   host="h1"))
+            series = [info, (f'{metric[0]}{{site="s1",host="h1"}}', metric[1]),
+                      ('yte_host_info{site="s1",host="h1",hostname="TYT-PC01"}', "1x{long}")]
+            labels = {**base, "host": "h1", "hostname": "TYT-PC01"}
+            if "check" in rule["labels"]:
+                labels["check"] = rule["labels"]["check"]
+            tests.append(_scenario(series, rule, labels, name=INFO["name"],
+                                   hostname="TYT-PC01"))
         elif name == "YteSiteHostLimit":
             # one refusal at minute 1: increase over the hour > 0 until minute 61
             series = [info, ('yte_collector_new_hosts_refused_total{site="s1"}', "0 1x{long}")]
@@ -184,3 +201,34 @@ def test_every_runbook_link_resolves():
         assert doc.exists(), url
         if anchor:
             assert re.search(rf'<a id="{re.escape(anchor)}"></a>', doc.read_text()), url
+
+
+def test_critical_reaches_every_channel_and_info_only_e_mail():
+    """Before: Lâm Đồng's critical alerts reached only Telegram (no continue), so e-mail and
+    the ticket webhook missed them."""
+    amtool = need_binary("amtool")
+    config = ROOT / "configs/alertmanager/alertmanager.yml"
+
+    def receivers(*labels: str) -> str:
+        done = subprocess.run([amtool, "config", "routes", "test", f"--config.file={config}",
+                               *labels], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout.strip()
+
+    assert receivers('province=Lâm Đồng', "severity=critical") == "lam-dong-truc,lam-dong-cntt"
+    assert receivers('province=Lâm Đồng', "severity=info") == "lam-dong-cntt"
+
+
+def test_host_alerts_are_held_back_while_their_site_fails_the_same_check():
+    """One message per cause: the host alerts carry the check, and Alertmanager inhibits
+    them by site and check while YteSiteCheckFailing fires."""
+    config = yaml.safe_load((ROOT / "configs/alertmanager/alertmanager.yml").read_text())
+    rule = next(r for r in config["inhibit_rules"]
+                if r["source_matchers"] == ['alertname="YteSiteCheckFailing"'])
+    assert rule["target_matchers"] == ['scope="host"'] and rule["equal"] == ["site", "check"]
+    alerts = yaml.safe_load((RULES / "yte-alerts.yml").read_text())["groups"][0]["rules"]
+    labels = {r["alert"]: r["labels"] for r in alerts}
+    assert labels["YteHostAntivirusOff"]["check"] == "pc.antivirus"
+    assert labels["YteHostFirewallOff"]["check"] == "pc.firewall"
+    assert all("hostname" in r["annotations"]["summary"] for r in alerts
+               if r["alert"].startswith("YteHost"))
