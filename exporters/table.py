@@ -3,6 +3,7 @@ Yêu cầu | Thực hiện | Đánh giá, Vietnamese first, numbers with a decim
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 VERDICT = {"pass": "ĐẠT", "fail": "CHƯA ĐẠT", "unknown": "CHƯA RÕ (unknown)",
@@ -86,6 +87,9 @@ def waiver_text(w: dict[str, Any]) -> str:
             f"đến / until {until}")
 
 
+TITLE_WIDTH = 48  # the target's column: longer titles wrap within it
+
+
 def format_site(detail: dict[str, Any]) -> str:
     site = detail["site"]
     rows = [("STT", "Chỉ tiêu / Target", "Yêu cầu", "Thực hiện", "Đánh giá")]
@@ -110,13 +114,17 @@ def format_site(detail: dict[str, Any]) -> str:
             notes.append(f"  {i}. máy chưa đạt / failing: {', '.join(failing[:10])}"
                          + (" …" if len(failing) > 10 else ""))
     widths = [max(len(r[k]) for r in rows) for k in range(5)]
-    widths[1] = min(widths[1], 70)
+    widths[1] = min(widths[1], TITLE_WIDTH)
     lines = [f"Cơ sở / Site: {site['name']} ({site['id']}) — {site['type']}, "
              f"{site['province']}", ""]
     for n, r in enumerate(rows):
-        cells = [r[0].rjust(widths[0]), r[1][:70].ljust(widths[1]), r[2].ljust(widths[2]),
+        # a long title wraps onto the next lines of its own column: never cut
+        title = textwrap.wrap(r[1], widths[1]) or [""]
+        cells = [r[0].rjust(widths[0]), title[0].ljust(widths[1]), r[2].ljust(widths[2]),
                  r[3].ljust(widths[3]), r[4]]
         lines.append("  ".join(cells).rstrip())
+        indent = " " * (widths[0] + 2)
+        lines += [f"{indent}{more}" for more in title[1:]]
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     if notes:

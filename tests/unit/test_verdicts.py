@@ -359,3 +359,18 @@ def test_a_host_listing_for_the_facts_the_checks_derive():
     (r,) = evaluate(SiteInput("bv", "hospital", hosts, {}), [TARGETS["pc.ram_ssd"]],
                     now=NOW, stale_after=DAY)
     assert r.status == UNKNOWN and "another role" in r.reason
+
+
+def test_the_terminal_table_wraps_long_titles_instead_of_cutting_them():
+    """Before: target titles were cut at 70 characters."""
+    from yte_compliance.exporters.table import TITLE_WIDTH
+
+    v = view("bv", [row("bv", 1, GOOD)])
+    detail = site_json(v, TARGETS, True)
+    table = format_site(detail)
+    for c in detail["checks"]:
+        words = c["title_vi"].split()
+        assert all(w in table for w in words), c["title_vi"]
+    long = max(detail["checks"], key=lambda c: len(c["title_vi"]))
+    assert len(long["title_vi"]) > TITLE_WIDTH  # the case is really exercised
+    assert long["title_vi"].split()[-1] in table
