@@ -4,6 +4,7 @@ a site's own prefixes (sites file) count like global addresses. Pure."""
 from __future__ import annotations
 
 import functools
+import urllib.parse
 from typing import Any
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
@@ -34,8 +35,6 @@ def _in_prefixes(addresses: list[str] | None, prefixes: tuple[str, ...]) -> bool
 
 def _named(endpoint: Any) -> bool:
     """Is the endpoint a name (its AAAA record is a step), not an address literal?"""
-    import urllib.parse
-
     host = urllib.parse.urlsplit(str(endpoint or "")).hostname or ""
     try:
         IPAddress(host)

@@ -206,7 +206,7 @@ def http_upload(target: HttpTarget, plan: Plan, path: str, clock=time.perf_count
     per_stream = plan.max_bytes // plan.streams
     payload = os.urandom(CHUNK)
     full = f"{CHUNK:x}\r\n".encode() + payload + b"\r\n"
-    received: list[list | None] = [None] * plan.streams
+    received: list[list[tuple[float, int]] | None] = [None] * plan.streams
     t0 = clock()
     deadline = t0 + plan.seconds
 
@@ -241,8 +241,8 @@ def http_upload(target: HttpTarget, plan: Plan, path: str, clock=time.perf_count
             conn.close()
 
     sent = _parallel(plan.streams, worker)
-    counted = received if all(r is not None for r in received) else None
-    return sent, t0, counted  # type: ignore[return-value]
+    counted = [r for r in received if r is not None]
+    return sent, t0, counted if len(counted) == plan.streams else None
 
 
 def http_pings(target: HttpTarget, plan: Plan, path: str, clock=time.perf_counter) -> list[float]:

@@ -402,6 +402,8 @@ class _Windows7Steps(_WindowsSteps):
     token, TLS 1.2 switched on for .NET 3.5 and SChannel, a scheduled task that runs the
     script every 15 minutes. Without KB3154518 the script cannot send: said, not hidden."""
 
+    update_missing = False  # set by tls(): KB3154518 is not installed
+
     def agent(self) -> None:
         from yte_compliance.core.assets import asset_text
 
@@ -428,7 +430,7 @@ class _Windows7Steps(_WindowsSteps):
                 "again. Reports wait in the spool meanwhile.")
 
     def can_send(self) -> bool:
-        return not getattr(self, "update_missing", False)
+        return not self.update_missing
 
     def script_argv(self) -> list[str]:
         return ["powershell.exe", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File",
