@@ -5,13 +5,14 @@ responses. POST /api/v1/reports, the hot path, is plain ASGI without middleware.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from html import escape
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from yte_compliance import __version__
 from yte_compliance.collector import log
@@ -90,7 +91,8 @@ async def landing(request: Request) -> Response:
     scope = collector_of(request).reading.scope(authorization(request))
     readable = scope.site_ids(sites)
     count = len(sites) if readable is None else len(readable)
-    links = [("/metrics", "Chỉ số Prometheus / Prometheus metrics"),
+    links = [("/ui/", "Trang xem kết quả / results pages"),
+             ("/metrics", "Chỉ số Prometheus / Prometheus metrics"),
              ("/api/v1/sites", "Các cơ sở và mức đạt / sites and compliance (JSON)"),
              ("/openapi.yaml", "Mô tả API / API description (OpenAPI)"),
              ("/healthz", "Tình trạng / health")]
@@ -101,8 +103,9 @@ async def landing(request: Request) -> Response:
         f"<p>{count} cơ sở / sites ({escape(scope.text())})</p><ul>{items}</ul></html>")
 
 
-def build_app(collector: Collector) -> FastPath:
-    """The ASGI application of ``collector`` (see service.open_collector)."""
+def build_app(collector: Collector, pages: Sequence[BaseRoute] = ()) -> FastPath:
+    """The ASGI application of ``collector`` (see service.open_collector); ``pages`` are
+    the web pages' routes, given by the layer that composes them (apps.web)."""
     app = Starlette(routes=[
         Route("/", landing),
         Route("/healthz", healthz),
@@ -115,6 +118,7 @@ def build_app(collector: Collector) -> FastPath:
         Route("/api/v1/sites", get_sites),
         Route("/api/v1/sites/{site}", get_site),
         Route("/api/v1/sites/{site}/devices", get_devices),
+        *pages,
     ])
     app.state.collector = collector
     app.state.openapi = render_openapi().encode("utf-8")  # docs/openapi.yaml is the same

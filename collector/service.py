@@ -39,7 +39,7 @@ from yte_compliance.collector.store import (
 )
 from yte_compliance.collector.tokens import StoredToken, token_id_of, verify
 from yte_compliance.collector.viewers import Scope
-from yte_compliance.collector.views import devices_json, site_json
+from yte_compliance.collector.views import devices_json, host_json, site_json
 from yte_compliance.collector.world import World, load_world
 from yte_compliance.core.report import Report, ReportError, parse_report
 
@@ -286,23 +286,39 @@ class Reading:
                           "see `yte collector viewer add`")
         return scope
 
-    def check_site(self, authorization: str, sid: str) -> None:
-        scope = self.scope(authorization)
+    def check_site(self, authorization: str | Scope, sid: str) -> None:
+        scope = self.scope(authorization) if isinstance(authorization, str) else authorization
         if sid not in self.world.sites:
             raise Refused(404, "not_found", "không có cơ sở này", f"no site {sid!r}")
         if not scope.allows(self.world.sites[sid]):
             raise Refused(403, "out_of_scope", "cơ sở ngoài phạm vi được xem",
                           f"this viewer reads {scope.text()}, not site {sid}")
 
-    def sites(self, authorization: str) -> dict[str, Any]:
-        scope = self.scope(authorization)
+    def sites(self, authorization: str | Scope) -> dict[str, Any]:
+        """Every site of the reader's scope, summarised (a bearer header, or the scope of
+        a web session that checked one)."""
+        scope = self.scope(authorization) if isinstance(authorization, str) else authorization
         views = self.fleet.current_views()
         return {"sites": [site_json(views[s], self.world.targets, False) for s in sorted(views)
                           if scope.allows(self.world.sites[s])]}
 
-    def site(self, authorization: str, sid: str) -> dict[str, Any]:
+    def site(self, authorization: str | Scope, sid: str) -> dict[str, Any]:
         self.check_site(authorization, sid)
         return site_json(self.fleet.current_views()[sid], self.world.targets, True)
+
+    def details(self, scope: Scope) -> list[dict[str, Any]]:
+        """Every site of ``scope`` in full (the web's district and province pages)."""
+        views = self.fleet.current_views()
+        return [site_json(views[s], self.world.targets, True) for s in sorted(views)
+                if scope.allows(self.world.sites[s])]
+
+    def host(self, scope: Scope, sid: str, host_id: str) -> dict[str, Any]:
+        self.check_site(scope, sid)
+        out = host_json(self.fleet.current_views()[sid], host_id, self.world.targets)
+        if out is None:
+            raise Refused(404, "not_found", "không có máy này ở cơ sở",
+                          f"no host {host_id!r} at site {sid}")
+        return out
 
     def devices(self, authorization: str, sid: str) -> dict[str, Any]:
         self.check_site(authorization, sid)

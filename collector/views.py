@@ -9,6 +9,7 @@ from typing import Any
 from yte_compliance.checks.evaluate import CheckResult
 from yte_compliance.checks.lifecycle import DERIVED as LIFECYCLE_FACTS
 from yte_compliance.checks.targets import Target
+from yte_compliance.checks.todo import Todo, host_todo
 from yte_compliance.collector.state import SiteView
 from yte_compliance.collector.store import HostRow
 
@@ -53,7 +54,23 @@ def rule_json(t: Target, day: dt.date) -> dict[str, Any]:
     return out
 
 
-def check_json(r: CheckResult, general: Target, view: SiteView) -> dict[str, Any]:
+def host_todos(view: SiteView, targets: Mapping[str, Target]) -> dict[str, list[Todo]]:
+    """Each host's to-do list over the site's host targets: fixes where it fails, a check
+    where it could not tell (waived hosts and hosts the target does not count: nothing)."""
+    out: dict[str, list[Todo]] = {h.host_id: [] for h in view.hosts}
+    for r in view.results:
+        if r.scope != "host" or r.check not in targets:
+            continue
+        general = targets[r.check]
+        t = general.for_site_type(view.site.type) or general
+        for h in (*r.failing_hosts, *r.unknown_hosts):
+            if h in out:
+                out[h] += host_todo(t, view.judged.get(h, {}), view.evaluated_at)
+    return out
+
+
+def check_json(r: CheckResult, general: Target, view: SiteView,
+               todos: Mapping[str, list[Todo]] | None = None) -> dict[str, Any]:
     hosts = {h.host_id: h for h in view.hosts}
     t = general.for_site_type(view.site.type) or general  # the rule this site's type has
     first = t.all_of[0]
@@ -77,8 +94,12 @@ def check_json(r: CheckResult, general: Target, view: SiteView) -> dict[str, Any
              "waiver": next(w.to_json() for w in view.waivers
                             if w.check == r.check and w.covers(h, hosts[h].hostname))}
             for h in r.waived_hosts]
-        failing: list[dict[str, Any]] = [{"host_id": h, "hostname": hosts[h].hostname}
-                                         for h in r.failing_hosts]
+        todos = todos or {}
+        failing: list[dict[str, Any]] = [
+            {"host_id": h, "hostname": hosts[h].hostname,
+             "lacks": [x.to_json() for x in todos.get(h, [])
+                       if x.check == r.check and x.kind == "fix"]}
+            for h in r.failing_hosts]
         out["failing_hosts"] = failing
         if t.explain:  # which step fails most, and each failing host's own reason
             tally: dict[str, int] = {}
@@ -130,16 +151,21 @@ def devices_json(view: SiteView) -> dict:
     }
 
 
-def hosts_json(view: SiteView) -> list[dict[str, Any]]:
-    """Each host as the checks see it: its role and where it came from, its OS release."""
+def hosts_json(view: SiteView, todos: Mapping[str, list[Todo]] | None = None
+               ) -> list[dict[str, Any]]:
+    """Each host as the checks see it: its role and where it came from, its OS release,
+    and what it needs (its to-do list)."""
     out = []
+    todos = todos or {}
     for h in view.hosts:
         f = view.judged.get(h.host_id, h.facts)
         out.append({"host_id": h.host_id, "hostname": h.hostname,
                     "stale": h.host_id in view.stale,
                     "role": f.get("host.role"), "role_source": f.get("host.role_source"),
                     "os_release": f.get("os.release"),
-                    "os_support_ends_on": f.get("os.support_ends_on")})
+                    "os_support_ends_on": f.get("os.support_ends_on"),
+                    "platform": h.platform, "reported_at": h.collected_at,
+                    "todo": [x.to_json() for x in todos.get(h.host_id, [])]})
     return out
 
 
@@ -160,8 +186,63 @@ def site_json(view: SiteView, targets: dict[str, Target], detail: bool) -> dict:
     }
     if detail:
         day = dt.date.fromtimestamp(view.evaluated_at)
-        out["checks"] = [check_json(r, targets[r.check], view) for r in view.results]
-        out["hosts_detail"] = hosts_json(view)
+        todos = host_todos(view, targets)
+        out["checks"] = [check_json(r, targets[r.check], view, todos) for r in view.results]
+        out["hosts_detail"] = hosts_json(view, todos)
         out["waivers"] = [dict(w.to_json(), in_force=w.in_force(day),
                                expired=w.expires < day) for w in view.waivers]
     return out
+
+
+# the facts a PC's page shows, in this order, with their Vietnamese labels
+HOST_FACTS = (
+    ("hardware.os_name", "Hệ điều hành", "Operating system"),
+    ("hardware.os_version", "Phiên bản", "Version"),
+    ("os.release", "Bản phát hành", "Release"),
+    ("os.support_ends_on", "Hết hỗ trợ", "Support ends"),
+    ("hardware.memory_installed_bytes", "RAM lắp đặt", "Installed RAM"),
+    ("hardware.os_disk_media", "Ổ hệ điều hành", "OS disk"),
+    ("antivirus.any_running", "Diệt virus đang chạy", "Antivirus running"),
+    ("antivirus.signatures_updated_at", "Mẫu virus cập nhật", "Signatures updated"),
+    ("firewall.inbound_filtering", "Tường lửa bật", "Firewall on"),
+    ("ipv6.ready", "Sẵn sàng IPv6", "IPv6 ready"),
+    ("ipv6.failing_step", "Bước IPv6 chưa đạt", "IPv6 failing step"),
+    ("patches.last_update_at", "Cập nhật hệ điều hành lần cuối", "Last OS update"),
+)
+
+
+def host_json(view: SiteView, host_id: str, targets: Mapping[str, Target]
+              ) -> dict[str, Any] | None:
+    """One PC: its facts, each host check's verdict for it, and its to-do list."""
+    host = next((h for h in view.hosts if h.host_id == host_id), None)
+    if host is None:
+        return None
+    judged = view.judged.get(host_id, host.facts)
+    checks = []
+    for r in view.results:
+        if r.scope != "host":
+            continue
+        status = ("pass" if host_id in r.passing_hosts else
+                  "fail" if host_id in r.failing_hosts else
+                  "unknown" if host_id in r.unknown_hosts else
+                  "waived" if host_id in r.waived_hosts else None)
+        t = targets[r.check]
+        checks.append({"check": r.check, "title_vi": t.title_vi, "title_en": t.title_en,
+                       "status": status})
+    todos = host_todos(view, targets).get(host_id, [])
+    facts = [{"fact": k, "label_vi": vi, "label_en": en, "value": judged.get(k)}
+             for k, vi, en in HOST_FACTS
+             if not (k == "ipv6.failing_step" and judged.get(k) is None)]  # none failing
+    products = judged.get("antivirus.products") or []
+    return {
+        "site": {"id": view.site.id, "name": view.site.name, "district": view.site.district,
+                 "province": view.site.province},
+        "host_id": host.host_id, "hostname": host.hostname, "platform": host.platform,
+        "agent_version": host.agent_version, "reported_at": host.collected_at,
+        "stale": host_id in view.stale, "role": judged.get("host.role"),
+        "facts": facts,
+        "antivirus_products": [p.get("name") for p in products if isinstance(p, Mapping)],
+        "checks": checks, "todo": [x.to_json() for x in todos],
+        "unknown": why_unknown(host, [k for k, _, _ in HOST_FACTS
+                                      if not k.startswith(("os.", "ipv6.failing"))], judged),
+    }

@@ -105,7 +105,10 @@ def test_site_api_shows_results_and_failing_hosts(running):
     checks = {c["check"]: c for c in detail["checks"]}
     assert status == 200 and detail["hosts"] == {"fresh": 3, "stale": 0}
     fw = checks["pc.firewall"]
-    assert fw["status"] == "fail" and fw["failing_hosts"] == [{"host_id": "h2", "hostname": "pc-h2"}]
+    assert fw["status"] == "fail" and fw["failing_hosts"] == [
+        {"host_id": "h2", "hostname": "pc-h2",
+         "lacks": [{"check": "pc.firewall", "kind": "fix", "vi": "Bật tường lửa",
+                    "en": "Turn the firewall on"}]}]
     ram = checks["pc.ram_ssd"]
     assert (ram["status"], ram["hosts"]["passing"], ram["hosts"]["unknown"]) == ("pass", 2, 1)
     assert ram["unknown_hosts"][0]["why"] == ["hardware.os_disk_media: virtual disk"]

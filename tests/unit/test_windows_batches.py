@@ -41,7 +41,11 @@ def test_batch_is_parsed_into_a_report_and_stored(running):
     supported = checks["pc.os_supported"]
     assert supported["status"] == "fail" and supported["failing_hosts"] == [
         {"host_id": supported["failing_hosts"][0]["host_id"], "hostname": "TYT-XA-A-PC01",
-         "why": "Windows 7 SP1"}]
+         "why": "Windows 7 SP1",
+         "lacks": [{"check": "pc.os_supported", "kind": "fix",
+                    "vi": "Nâng cấp hệ điều hành: Windows 7 SP1 hết hỗ trợ từ 14/01/2020",
+                    "en": "Upgrade the operating system: Windows 7 SP1 support ended "
+                          "2020-01-14"}]}]
     host = next(iter(app.state.fleet.current_views()["tyt-xa-a"].hosts))
     assert (host.source, host.platform, host.agent_version) == ("script", "windows", "ps2-0.1.0")
     assert host.facts["hardware.os_name"] == "Windows 7 Professional"

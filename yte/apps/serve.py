@@ -1,5 +1,5 @@
 """The collector's HTTP application composed with what the layers above give it: the
-exporters' /metrics renderer and the agent's Windows 7 batch parsers. The collector
+exporters' /metrics renderer, the agent's Windows 7 batch parsers and the web pages. The collector
 (below) imports neither; this is where they meet."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from yte_compliance.agent.windows_batch import batch_report
+from yte_compliance.apps.web import Web
 from yte_compliance.collector.app import FastPath, build_app
 from yte_compliance.collector.config import CollectorConfig
 from yte_compliance.collector.service import Collector, open_collector
@@ -20,4 +21,6 @@ def open_full_collector(cfg: CollectorConfig,
 
 
 def collector_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> FastPath:
-    return build_app(open_full_collector(cfg, clock))
+    """The API, /metrics and the web pages (/ui/) of the collector configured by ``cfg``."""
+    collector = open_full_collector(cfg, clock)
+    return build_app(collector, Web(collector).routes())
