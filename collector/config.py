@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,20 @@ class Bandwidth:
 
 
 @dataclass(frozen=True)
+class Issuer:
+    """Who issues the year-end report: the heading and signature of the department's form.
+    Empty fields print as dotted lines to fill in by hand."""
+
+    parent_agency: str = ""  # UBND TỈNH …
+    agency: str = "SỞ Y TẾ"
+    number_suffix: str = "BC-SYT"  # Số: …/BC-SYT
+    place: str = ""  # the place of the date line; default: the province
+    signer_title: str = "GIÁM ĐỐC"
+    signer_name: str = ""
+    recipients: tuple[str, ...] = ()  # Nơi nhận
+
+
+@dataclass(frozen=True)
 class CollectorConfig:
     host: str
     port: int
@@ -71,6 +86,37 @@ class CollectorConfig:
     # every address it listens on; host and port above are the first. "::" is dual-stack:
     # IPv4 and IPv6 agents on one socket
     listen: tuple[tuple[str, int], ...] = ()
+    # where readers reach this collector (https://…): alerts link their runbooks and
+    # dashboards link the web pages under it
+    public_url: str | None = None
+    issuer: Issuer = Issuer()
+
+
+def _issuer(s: Section | None) -> Issuer:
+    if s is None:
+        return Issuer()
+    d = Issuer()
+    out = Issuer(
+        parent_agency=s.get("parent_agency", str, d.parent_agency),
+        agency=s.get("agency", str, d.agency),
+        number_suffix=s.get("number_suffix", str, d.number_suffix),
+        place=s.get("place", str, d.place),
+        signer_title=s.get("signer_title", str, d.signer_title),
+        signer_name=s.get("signer_name", str, d.signer_name),
+        recipients=tuple(str(v) for _, v in s.items("recipients", [])),
+    )
+    s.finish()
+    return out
+
+
+def public_url(s: Section) -> str | None:
+    value = s.get("public_url", str, None)
+    if value is None:
+        return None
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise s.error("public_url", f"an absolute http(s) URL without a query (got {value!r})")
+    return value.rstrip("/")
 
 
 def _limits(s: Section | None) -> Limits:
@@ -180,6 +226,8 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
         waivers_file=_optional_path(s, base, "waivers_file"),
         os_lifecycle_file=_optional_path(s, base, "os_lifecycle_file"),
         count_unmanaged_pcs=s.get("count_unmanaged_pcs", bool, True),
+        public_url=public_url(s),
+        issuer=_issuer(s.section("report", None)),
     )
     s.finish()
     if cfg.forget_after_seconds < cfg.stale_after_seconds:

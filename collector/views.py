@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from yte_compliance.checks.evaluate import CheckResult
+from yte_compliance.checks.evaluate import CheckResult, judge_clause
 from yte_compliance.checks.lifecycle import DERIVED as LIFECYCLE_FACTS
 from yte_compliance.checks.targets import Target
 from yte_compliance.checks.todo import Todo, host_todo
@@ -115,6 +115,11 @@ def check_json(r: CheckResult, general: Target, view: SiteView,
                                 for h in r.unknown_hosts]
     else:
         out["op"], out["threshold"] = first.op, first.value
+        if len(t.all_of) > 1:  # each clause's figure: which of them the site misses
+            out["clauses"] = [{"fact": c.fact, "op": c.op, "threshold": c.value,
+                               "value": view.site_facts.get(c.fact),
+                               "ok": judge_clause(c, view.site_facts, view.evaluated_at)}
+                              for c in t.all_of]
         out["unit"] = ("ratio" if first.fact.endswith("_ratio") else
                        "bps" if first.fact.endswith("_bps") else None)
         if first.scale != 1.0:

@@ -9,8 +9,15 @@ from pathlib import Path
 
 from yte_compliance.exporters.yearly import Row, YearReport
 
-HEADER = ("STT", "Nội dung", "Chỉ tiêu", "Thực hiện", "Đánh giá", "Ghi chú")
+# the department's form first (STT … Đánh giá), then the notes, the figures as numbers
+# (they sum and sort) and the English title
+HEADER = ("STT", "Nội dung", "Chỉ tiêu", "Thực hiện", "Đánh giá", "Ghi chú",
+          "Số đạt", "Số tính", "Tỷ lệ / giá trị", "Content (English)")
+WIDTHS = (6, 48, 22, 34, 13, 40, 9, 9, 13, 44)
 FILLS = {"pass": "C6EFCE", "fail": "FFC7CE", "unknown": "FFEB9C", "waived": "DDEBF7"}
+# number formats: Excel shows them with the reader's separators (1.234,5 in Vietnamese)
+FORMATS = {"%": "0.0%", "Mbps": '#,##0.0 "Mbps"', None: "#,##0.00"}
+SHEET_NAME_MAX = 31  # Excel's limit
 
 
 def notes(row: Row) -> str:
@@ -36,13 +43,32 @@ def write_pdf(report: YearReport, path: Path) -> None:
     HTML(string=to_html(report)).write_pdf(str(path))  # self-contained: no linked files
 
 
-def _sheet_name(name: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\]", " ", name)[:28].strip() or "Cơ sở"
-    candidate, n = base, 2
-    while candidate in used:
-        candidate, n = f"{base[:26]} {n}", n + 1
-    used.add(candidate)
-    return candidate
+def _sheet_names(sites: list, reserved: set[str]) -> list[str]:
+    """Each site's full name as its sheet's name; where Excel cannot hold it (31
+    characters, no []:*?/\\, unique), "Cơ sở N", and the index sheet gives the full name."""
+    used, out = set(reserved), []
+    for n, s in enumerate(sites, 1):
+        name = s.name.strip()
+        if (len(name) > SHEET_NAME_MAX or re.search(r"[\[\]:*?/\\]", name)
+                or name.lower() in {u.lower() for u in used} or not name):
+            name = f"Cơ sở {n}"
+        used.add(name)
+        out.append(name)
+    return out
+
+
+def _print_setup(ws, title: str, header_row: int) -> None:
+    """A4 landscape, fit to the page's width, the header row on every page, the title
+    above and the page number below."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.freeze_panes = ws.cell(header_row + 1, 1)
+    ws.oddHeader.center.text = title[:250]
+    ws.oddFooter.center.text = "Trang &P / &N"
+    ws.oddFooter.right.text = "yte-compliance"
 
 
 def write_xlsx(report: YearReport, path: Path) -> None:
@@ -52,57 +78,74 @@ def write_xlsx(report: YearReport, path: Path) -> None:
     book = Workbook()
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    top = Alignment(wrap_text=True, vertical="top")
 
-    def table(ws, rows: list[Row], start: int) -> int:
-        for col, text in enumerate(HEADER, 1):
-            cell = ws.cell(start, col, text)
-            cell.font, cell.border = Font(bold=True), border
+    def head(ws, header: tuple[str, ...], row: int, widths: tuple[int, ...]) -> None:
+        for col, text in enumerate(header, 1):
+            cell = ws.cell(row, col, text)
+            cell.font, cell.border, cell.alignment = Font(bold=True), border, top
             cell.fill = PatternFill("solid", fgColor="DDE4EE")
+        for col, width in enumerate(widths, 1):
+            ws.column_dimensions[ws.cell(row, col).column_letter].width = width
+
+    def table(ws, rows: list[Row], start: int) -> None:
+        head(ws, HEADER, start, WIDTHS)
         for i, row in enumerate(rows, start + 1):
             values = (row.stt, row.content_vi, row.target, row.achieved, row.verdict,
-                      notes(row))
+                      notes(row), row.passing, row.counted, row.figure, row.content_en)
             for col, value in enumerate(values, 1):
                 cell = ws.cell(i, col, value)
-                cell.border = border
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.border, cell.alignment = border, top
+            ws.cell(i, 7).number_format = ws.cell(i, 8).number_format = "#,##0"
+            ws.cell(i, 9).number_format = FORMATS.get(row.unit, FORMATS[None])
             ws.cell(i, 5).fill = PatternFill("solid", fgColor=FILLS[row.status])
             ws.cell(i, 5).font = Font(bold=True)
-        for col, width in zip("ABCDEF", (6, 60, 26, 40, 14, 50), strict=True):
-            ws.column_dimensions[col].width = width
-        return start + len(rows) + 1
 
     ws = book.active
     ws.title = "Tổng hợp"
     ws["A1"] = report.title
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = f"Tỉnh / Province: {report.province} — số liệu đến / as of {report.as_of}"
+    if report.heading:
+        h = report.heading
+        ws["A3"] = f"{h.agency} — Số: {h.number} — {h.place}, {h.date}"
     table(ws, report.summary, 4)
-    used = {"Tổng hợp", "Máy chưa đạt", "Miễn trừ"}
-    for s in report.sites:
-        sheet = book.create_sheet(_sheet_name(s.name, used))
+    _print_setup(ws, report.title, 4)
+    fixed = ["Tổng hợp", "Mục lục", "Máy chưa đạt", "Miễn trừ"]
+    names = _sheet_names(report.sites, set(fixed))
+    index = book.create_sheet("Mục lục")
+    head(index, ("Trang tính / sheet", "Cơ sở (tên đầy đủ)", "Mã", "Huyện", "Loại"), 1,
+         (16, 50, 18, 20, 18))
+    for r, (s, name) in enumerate(zip(report.sites, names, strict=True), 2):
+        sheet = book.create_sheet(name)
         sheet["A1"] = f"{s.name} ({s.id})"
         sheet["A1"].font = Font(bold=True, size=12)
         sheet["A2"] = f"{s.district}, {s.province} — máy báo cáo: {s.hosts_reporting}, " \
                       f"quá hạn: {s.hosts_stale}"
         table(sheet, s.rows, 4)
+        _print_setup(sheet, f"{report.title} — {s.name}", 4)
+        link = index.cell(r, 1, name)
+        link.hyperlink, link.style = f"#'{name}'!A1", "Hyperlink"
+        for col, value in enumerate((s.name, s.id, s.district, s.type), 2):
+            index.cell(r, col, value)
+    _print_setup(index, "Mục lục", 1)
     failing = book.create_sheet("Máy chưa đạt")
-    for col, text in enumerate(("Cơ sở", "Chỉ tiêu", "Máy", "Lý do"), 1):
-        failing.cell(1, col, text).font = Font(bold=True)
+    head(failing, ("Cơ sở", "Máy", "Cần khắc phục", "What it lacks"), 1, (30, 24, 60, 60))
     r = 2
     for s in report.sites:
-        for f in s.failing:
-            for col, value in enumerate((s.name, f.content_vi, f.hostname, f.reason), 1):
-                failing.cell(r, col, value)
+        for pc in s.failing:
+            values = (s.name, pc.hostname, "\n".join(pc.lacks), "\n".join(pc.lacks_en))
+            for col, value in enumerate(values, 1):
+                failing.cell(r, col, value).alignment = top
             r += 1
-    for col, width in zip("ABCD", (30, 50, 24, 50), strict=True):
-        failing.column_dimensions[col].width = width
+    _print_setup(failing, f"{report.title} — máy chưa đạt", 1)
     waived = book.create_sheet("Miễn trừ")
-    head = ("Cơ sở", "Chỉ tiêu", "Máy", "Lý do", "Người phê duyệt", "Quyết định", "Hết hạn")
-    for col, text in enumerate(head, 1):
-        waived.cell(1, col, text).font = Font(bold=True)
+    head(waived, ("Cơ sở", "Chỉ tiêu", "Máy", "Lý do", "Người phê duyệt", "Quyết định",
+                  "Hết hạn"), 1, (30, 24, 20, 40, 24, 24, 12))
     for r, w in enumerate(report.waivers, 2):
         values = (w["site_name"], w["check"], w["host"] or "toàn cơ sở", w["reason"],
                   w["approved_by"], w["decision"], w["expires"])
         for col, value in enumerate(values, 1):
-            waived.cell(r, col, value)
+            waived.cell(r, col, value).alignment = top
+    _print_setup(waived, f"{report.title} — miễn trừ", 1)
     book.save(path)

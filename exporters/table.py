@@ -37,6 +37,25 @@ def requirement(check: dict[str, Any]) -> str:
     return f"{_OPS.get(op, op)} {value}"
 
 
+# the declared facts that share one target, by name, where the table lists each
+FACT_VI = {"declared.wifi_internal": "Wi-Fi nội bộ",
+           "declared.wifi_patients": "Wi-Fi cho người bệnh",
+           "declared.perimeter_firewall": "tường lửa vành đai",
+           "declared.lan_fiber": "mạng LAN cáp quang", "declared.router": "router"}
+
+
+def _clauses(check: dict[str, Any]) -> str:
+    """'Wi-Fi nội bộ: có; Wi-Fi cho người bệnh: không' (unknown: chưa khai báo)."""
+    parts = []
+    for c in check["clauses"]:
+        name = FACT_VI.get(c["fact"], c["fact"])
+        value = c["value"]
+        shown = ("chưa khai báo" if value is None else
+                 ("có" if value else "không") if isinstance(value, bool) else str(value))
+        parts.append(f"{name}: {shown}")
+    return "; ".join(parts)
+
+
 def achieved(check: dict[str, Any]) -> str:
     if check["scope"] == "host":
         h = check["hosts"]
@@ -50,6 +69,8 @@ def achieved(check: dict[str, Any]) -> str:
         if h.get("waived"):
             text += f", {h['waived']} miễn trừ"
         return text
+    if len(check.get("clauses") or []) > 1:
+        return _clauses(check)
     value = check.get("value")
     if value is None:
         if check.get("evidence") == "measured":

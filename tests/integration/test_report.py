@@ -117,12 +117,20 @@ def test_xlsx_summary_cell_by_cell_against_the_evaluation(province, tmp_path):
     out = tmp_path / "bao-cao.xlsx"
     write(report, "xlsx", out)
     book = load_workbook(out)
-    assert book.sheetnames[0] == "Tổng hợp" and "Máy chưa đạt" in book.sheetnames
-    assert "Miễn trừ" in book.sheetnames
-    assert len(book.sheetnames) == 3 + 4  # a sheet per site
+    assert book.sheetnames[:2] == ["Tổng hợp", "Mục lục"]
+    assert book.sheetnames[-2:] == ["Máy chưa đạt", "Miễn trừ"]
+    assert len(book.sheetnames) == 4 + 4  # a sheet per site, each under its full name
+    index = [r[:2] for r in book["Mục lục"].iter_rows(min_row=2, values_only=True)]
+    assert index == [(s.name, s.name) for s in report.sites]
     ws = book["Tổng hợp"]
     assert ws["A1"].value == f"BÁO CÁO KẾT QUẢ THỰC HIỆN CHỈ TIÊU CÔNG NGHỆ THÔNG TIN NĂM {YEAR}"
-    assert [c.value for c in ws[4]][:5] == ["STT", "Nội dung", "Chỉ tiêu", "Thực hiện", "Đánh giá"]
+    assert [c.value for c in ws[4]] == ["STT", "Nội dung", "Chỉ tiêu", "Thực hiện", "Đánh giá",
+                                        "Ghi chú", "Số đạt", "Số tính", "Tỷ lệ / giá trị",
+                                        "Content (English)"]
+    # printable as the department prints it: header frozen and repeated, A4 landscape
+    assert ws.freeze_panes == "A5" and ws.print_title_rows == "$4:$4"
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+    assert "&P" in ws.oddFooter.center.text
     cells = rows_of(ws)
     expected = [[r.stt, r.content_vi, r.target, r.achieved, r.verdict] for r in report.summary]
     assert cells == expected
@@ -136,6 +144,10 @@ def test_xlsx_summary_cell_by_cell_against_the_evaluation(province, tmp_path):
     # (Before site types, every site counted: 4/8 = 50 %, ĐẠT.)
     ram = by_check["pc.ram_ssd"]
     assert ram.achieved == "1/4 máy (25,0 %), 1 chưa rõ" and ram.verdict == "CHƯA RÕ"
+    # the same figures as numbers: they sum and sort
+    ram_row = next(r for r in ws.iter_rows(min_row=5) if r[1].value == ram.content_vi)
+    assert [c.value for c in ram_row[6:9]] == [1, 4, 0.25]
+    assert ram_row[8].number_format == "0.0%" and ram_row[9].value == ram.content_en
     assert "2025" in ram.rule_note or YEAR <= 2025
     assert by_check["pc.firewall"].verdict == "ĐẠT"  # a1 fixed in July
     assert by_check["pc.antivirus"].achieved == "7/8 máy (87,5 %)"
@@ -148,12 +160,17 @@ def test_xlsx_summary_cell_by_cell_against_the_evaluation(province, tmp_path):
     assert bv_budget.achieved == "400/3.000 triệu đồng (13,33 %)" and bv_budget.verdict == "ĐẠT"
     plan = next(r for r in site.rows if r.check == "unit.security_budget_plan")
     assert plan.verdict == "ĐẠT" and "11,00 %" in plan.achieved
-    sheet = book[book.sheetnames[1]]
+    sheet = book[report.sites[0].name]
     assert rows_of(sheet) == [[r.stt, r.content_vi, r.target, r.achieved, r.verdict]
                               for r in report.sites[0].rows]
-    failing = list(book["Máy chưa đạt"].iter_rows(min_row=2, values_only=True))
-    assert ("Trung tâm Y tế Đức Trọng", "Máy tính có phần mềm phòng chống mã độc đang hoạt động",
-            "pc-d2", "chưa đạt / not met") in [tuple(r[:4]) for r in failing]
+    wifi = next(r for r in site.rows if r.check == "site.wifi")
+    assert wifi.achieved == "Wi-Fi nội bộ: có; Wi-Fi cho người bệnh: có"
+    # failing PCs grouped by PC, each with what it lacks in plain words
+    failing = {r[1]: r for r in book["Máy chưa đạt"].iter_rows(min_row=2, values_only=True)}
+    assert failing["pc-d2"][:3] == ("Trung tâm Y tế Đức Trọng", "pc-d2",
+                                    "Cài phần mềm diệt virus")
+    assert failing["pc-b3"][2] == "Nâng RAM lên 8 GB (hiện 4 GB)"
+    assert failing["pc-b2"][2] == "Thay ổ chứa hệ điều hành bằng SSD (hiện ổ cứng HDD)"
 
 
 def test_as_of_a_past_date_reads_that_day_from_history(province):
@@ -208,8 +225,13 @@ def assert_looks_like_the_report(text: str, report):
     (OCR reads the shaded bold 'STT' unreliably, so the figures are checked instead)."""
     figures = [_fold(r.achieved) for r in report.summary if r.check in ("pc.ram_ssd",
                                                                           "pc.antivirus")]
-    for words in ("bao cao ket qua thuc hien chi tieu", "noi dung", "chi tieu", "thuc hien",
+    for words in ("cong nghe thong tin nam", "noi dung", "chi tieu", "thuc hien",
                   "danh gia", "tong hop toan tinh", *figures):
+        assert words in text, f"{words!r} not read on the page: {text[:600]}"
+    # the form's heading: the national motto and tagline, the agency and its number
+    # (OCR reads the underlined tagline's dashes and the number's slash unreliably)
+    for words in ("cong hoa xa hoi chu nghia viet nam", "doc lap", "hanh phuc", "so y te",
+                  "bc-syt"):
         assert words in text, f"{words!r} not read on the page: {text[:600]}"
 
 
@@ -231,4 +253,13 @@ def test_html_and_pdf_render_as_a_person_sees_them(province, tmp_path):
     subprocess.run([pdftoppm, "-png", "-r", "110", "-f", "1", "-l", "1", str(pdf),
                     str(tmp_path / "page")], check=True, timeout=120)
     (page,) = tmp_path.glob("page*.png")
-    assert_looks_like_the_report(ocr(page), report)
+    first = ocr(page)
+    assert_looks_like_the_report(first, report)
+    assert "trang 1/" in first  # numbered pages
+    # the last page ends with the recipients and the signature block, numbered too
+    pages = subprocess.run([need_binary("pdftotext"), "-layout", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout.split("\f")
+    pages = [p for p in pages if p.strip()]
+    last = pages[-1]
+    assert "Nơi nhận:" in last and "GIÁM ĐỐC" in last and "đóng dấu" in last
+    assert all(f"Trang {i}/{len(pages)}" in p for i, p in enumerate(pages, 1))

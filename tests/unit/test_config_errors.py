@@ -57,3 +57,36 @@ def test_override_changes_only_what_it_names():
     assert targets["pc.ipv6"].required_ratio == 0.6
     assert targets["pc.ipv6"].title_en.startswith("PCs IPv6-ready")
     assert targets["pc.antivirus_signatures"].enabled is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "message"),
+    [
+        ("public_url: yte.soyte.vn\n", "public_url", "absolute http(s) URL"),
+        ("public_url: https://yte.soyte.vn/?x=1\n", "public_url", "without a query"),
+        ("report:\n  signer_titel: GIÁM ĐỐC\n", "report.signer_titel", "signer_title"),
+    ],
+)
+def test_collector_config_public_url_and_report_errors(tmp_path, extra, key, message):
+    from yte_compliance.collector.config import load_collector_config
+
+    f = tmp_path / "collector.yaml"
+    f.write_text("database: c.db\nsites_file: s.yaml\nallow_plain_http: true\n" + extra)
+    with pytest.raises(ConfigError) as e:
+        load_collector_config(f)
+    assert e.value.key == key and message in str(e.value)
+    assert e.value.line == 4 + ("report" in extra)
+
+
+def test_collector_config_reads_public_url_and_the_report_heading(tmp_path):
+    from yte_compliance.collector.config import load_collector_config
+
+    f = tmp_path / "collector.yaml"
+    f.write_text("database: c.db\nsites_file: s.yaml\nallow_plain_http: true\n"
+                 "public_url: https://yte.soyte.lamdong.gov.vn/\n"
+                 "report:\n  agency: SỞ Y TẾ\n  signer_name: Nguyễn Văn A\n"
+                 "  recipients: [Bộ Y tế, UBND tỉnh]\n")
+    cfg = load_collector_config(f)
+    assert cfg.public_url == "https://yte.soyte.lamdong.gov.vn"
+    assert cfg.issuer.signer_name == "Nguyễn Văn A"
+    assert cfg.issuer.recipients == ("Bộ Y tế", "UBND tỉnh")

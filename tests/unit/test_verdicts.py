@@ -374,3 +374,28 @@ def test_the_terminal_table_wraps_long_titles_instead_of_cutting_them():
     long = max(detail["checks"], key=lambda c: len(c["title_vi"]))
     assert len(long["title_vi"]) > TITLE_WIDTH  # the case is really exercised
     assert long["title_vi"].split()[-1] in table
+
+
+def test_sheet_names_are_full_names_or_numbered_with_an_index():
+    from types import SimpleNamespace
+
+    from yte_compliance.exporters.render import _sheet_names
+
+    sites = [SimpleNamespace(name=n) for n in (
+        "Trạm Y tế xã A", "Trung tâm Y tế huyện Đức Trọng, tỉnh Lâm Đồng",  # 45 characters
+        "Trạm Y tế xã A", "Phòng khám 1/2", "Tổng hợp")]
+    assert _sheet_names(sites, {"Tổng hợp"}) == [
+        "Trạm Y tế xã A", "Cơ sở 2", "Cơ sở 3", "Cơ sở 4", "Cơ sở 5"]  # never cut mid-word
+
+
+def test_the_form_heading_from_the_collector_config(tmp_path):
+    from yte_compliance.collector.config import Issuer
+    from yte_compliance.exporters.yearly import make_heading
+
+    h = make_heading(Issuer(), "Lâm Đồng", None, dt.date(2026, 12, 31))
+    assert (h.parent_agency, h.agency, h.number, h.place, h.date) == (
+        "UBND TỈNH LÂM ĐỒNG", "SỞ Y TẾ", "……./BC-SYT", "Lâm Đồng", "ngày 31 tháng 12 năm 2026")
+    h = make_heading(Issuer(signer_name="Nguyễn Văn A", recipients=("Bộ Y tế",)), "Lâm Đồng",
+                     "125", dt.date(2027, 1, 5))
+    assert h.number == "125/BC-SYT" and h.signer_name == "Nguyễn Văn A"
+    assert h.recipients == ["Bộ Y tế"]

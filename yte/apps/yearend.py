@@ -22,14 +22,16 @@ def as_of_moment(year: int, as_of: dt.date | None, now: float | None = None) -> 
 
 
 def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
-             province: str | None = None, site: str | None = None):
-    """The YearReport (exporters.yearly) for the collector configured in ``config``."""
+             province: str | None = None, site: str | None = None,
+             number: str | None = None, issued: dt.date | None = None):
+    """The YearReport (exporters.yearly) for the collector configured in ``config``:
+    issued by the config's ``report:`` agency under ``number`` on ``issued`` (today)."""
     from yte_compliance.collector.config import existing_database, load_collector_config
     from yte_compliance.collector.history import views_as_of
     from yte_compliance.collector.store import Store
     from yte_compliance.collector.views import site_json
     from yte_compliance.collector.world import load_world
-    from yte_compliance.exporters.yearly import build
+    from yte_compliance.exporters.yearly import build, make_heading
 
     cfg = load_collector_config(config)
     world = load_world(cfg)
@@ -50,7 +52,9 @@ def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
     finally:
         store.close()
     details = [site_json(views[s], targets, True) for s in sorted(views)]
-    return build(details, year=year, as_of=moment, province=province)
+    where = province or ", ".join(sorted({s.province for s in chosen.values()}))
+    heading = make_heading(cfg.issuer, where, number, issued or dt.date.today())
+    return build(details, year=year, as_of=moment, province=province, heading=heading)
 
 
 def write(report, fmt: str, out: Path) -> None:

@@ -20,11 +20,18 @@ from yte_compliance.apps.yearend import FORMATS, generate, write
 @click.option("--site")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="xlsx", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="default: bao-cao-YEAR.FORMAT")
+@click.option("--number", help="the document's number (Số: NUMBER/BC-SYT); default: dots "
+                               "to fill in by hand")
+@click.option("--date", "issued", type=click.DateTime(["%Y-%m-%d"]),
+              help="the date the report is issued (default: today)")
 def report(config_path: str, year: int, as_of: dt.datetime | None, province: str | None,
-           site: str | None, fmt: str, out: str | None) -> None:
-    """Báo cáo năm ĐẠT / CHƯA ĐẠT / the year-end report (xlsx, html, pdf, json)."""
+           site: str | None, fmt: str, out: str | None, number: str | None,
+           issued: dt.datetime | None) -> None:
+    """Báo cáo năm ĐẠT / CHƯA ĐẠT / the year-end report (xlsx, html, pdf, json).
+    The heading and signature come from the collector config's `report:` section."""
     result = generate(config_path, year, as_of=as_of.date() if as_of else None,
-                      province=province, site=site)
+                      province=province, site=site, number=number,
+                      issued=issued.date() if issued else None)
     path = Path(out or f"bao-cao-{year}.{fmt}")
     write(result, fmt, path)
     passing = sum(r.status == "pass" for r in result.summary)
