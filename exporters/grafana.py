@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from yte_compliance.core.protocol import EXAMPLE_PUBLIC_URL, UI_PATH
+
 DS = {"type": "prometheus", "uid": "${datasource}"}
 PASS_MAPPINGS = [{"type": "value", "options": {
     "1": {"text": "ĐẠT", "color": "green", "index": 0},
@@ -69,9 +71,17 @@ def _target(expr: str, legend: str = "", instant: bool = False, ref: str = "A") 
     return t
 
 
+def _web_link(title: str, url: str) -> dict:
+    """A link at the top of a dashboard to the collector's web page of the same place."""
+    return {"title": title, "type": "link", "url": url, "targetBlank": True,
+            "icon": "external link", "includeVars": False, "keepTime": False}
+
+
 class Board:
-    def __init__(self, uid: str, title: str, variables: list[dict]):
+    def __init__(self, uid: str, title: str, variables: list[dict],
+                 links: list[dict] | None = None):
         self.uid, self.title, self.variables = uid, title, variables
+        self.links = links or []
         self.panels: list[dict] = []
         self._x = self._y = 0
         self._row_h = 0
@@ -94,7 +104,8 @@ class Board:
         return {"uid": self.uid, "title": self.title, "tags": ["yte"], "timezone": "browser",
                 "schemaVersion": 39, "version": 1, "editable": True, "refresh": "1m",
                 "time": {"from": "now-7d", "to": "now"},
-                "templating": {"list": self.variables}, "panels": self.panels}
+                "templating": {"list": self.variables}, "links": self.links,
+                "panels": self.panels}
 
 
 def _place_vars() -> list[dict]:
@@ -108,8 +119,10 @@ def _place_vars() -> list[dict]:
     ]
 
 
-def province_overview() -> dict:
-    b = Board("yte-province", "yte — Toàn tỉnh / Province overview", _place_vars())
+def province_overview(public_url: str = EXAMPLE_PUBLIC_URL) -> dict:
+    b = Board("yte-province", "yte — Toàn tỉnh / Province overview", _place_vars(),
+              [_web_link("Trang web của tỉnh / the province's web page",
+                         f"{public_url}{UI_PATH}/")])
     b.add("stat", "Máy đang báo cáo / Reporting hosts",
           [_target(f'sum(site:yte_site_hosts:info{{{SITE_FILTER}, state="fresh"}})')], w=6, h=4)
     b.add("stat", "Máy quá hạn báo cáo / Stale hosts",
@@ -126,7 +139,10 @@ def province_overview() -> dict:
                             f'site_check:yte_site_check_waived:info{{{SITE_FILTER}}}',
                             f'site_check:yte_site_check_unknown:info{{{SITE_FILTER}}}'),
                    instant=True)],
-          w=24, h=12, defaults={"mappings": VERDICT_MAPPINGS, "links": SITE_LINK,
+          w=24, h=12, defaults={"mappings": VERDICT_MAPPINGS, "links": [
+              *SITE_LINK, {"title": "Trang web của cơ sở / the site's web page",
+                           "url": f"{public_url}{UI_PATH}/site/${{__data.fields.site}}",
+                           "targetBlank": True}],
                                 "custom": {"cellOptions": {"type": "color-background"}}},
           transformations=[{"id": "groupingToMatrix", "options": {
               "columnField": "check", "rowField": "name", "valueField": "Value",
@@ -157,9 +173,11 @@ def province_overview() -> dict:
     return b.json()
 
 
-def site_dashboard() -> dict:
+def site_dashboard(public_url: str = EXAMPLE_PUBLIC_URL) -> dict:
     variables = _place_vars() + [_site_var(f"yte_site_info{{{SITE_FILTER}}}")]
-    b = Board("yte-site", "yte — Cơ sở / Site", variables)
+    b = Board("yte-site", "yte — Cơ sở / Site", variables,
+              [_web_link("Trang web của cơ sở: việc cần làm từng máy / the site's web page",
+                         f"{public_url}{UI_PATH}/site/${{site}}")])
     b.add("stat", "Máy báo cáo / Reporting hosts",
           [_target('yte_site_hosts{site="$site", state="fresh"}')], w=8, h=4)
     b.add("stat", "Máy quá hạn / Stale hosts",
@@ -205,11 +223,13 @@ def site_dashboard() -> dict:
     return b.json()
 
 
-def host_dashboard() -> dict:
+def host_dashboard(public_url: str = EXAMPLE_PUBLIC_URL) -> dict:
     variables = [_datasource_var(), _site_var("yte_site_info"),
                  _var("host", "Máy / Host", 'query_result(yte_host_info{site="$site"})', False,
                       HOST_BY_NAME)]
-    b = Board("yte-host", "yte — Máy / Host", variables)
+    b = Board("yte-host", "yte — Máy / Host", variables,
+              [_web_link("Việc cần làm của máy / the PC's to-do list",
+                         f"{public_url}{UI_PATH}/site/${{site}}/pc/${{host}}")])
     b.add("stat", "Báo cáo gần nhất / Last report",
           [_target('time() - yte_host_last_report_timestamp_seconds{host="$host"}')], w=6, h=4,
           defaults={"unit": "s"})
@@ -237,8 +257,9 @@ DASHBOARDS = {"yte-province.json": province_overview, "yte-site.json": site_dash
               "yte-host.json": host_dashboard}
 
 
-def render_dashboards() -> dict[str, str]:
-    return {name: json.dumps(fn(), ensure_ascii=False, indent=2) + "\n"
+def render_dashboards(public_url: str = EXAMPLE_PUBLIC_URL) -> dict[str, str]:
+    """File name → content; ``public_url``: the collector whose web pages they link to."""
+    return {name: json.dumps(fn(public_url), ensure_ascii=False, indent=2) + "\n"
             for name, fn in DASHBOARDS.items()}
 
 
@@ -255,10 +276,10 @@ def expressions(dashboard: dict) -> list[str]:
     return out
 
 
-def write_dashboards(folder: Path) -> list[Path]:
+def write_dashboards(folder: Path, public_url: str = EXAMPLE_PUBLIC_URL) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for name, content in render_dashboards().items():
+    for name, content in render_dashboards(public_url).items():
         (folder / name).write_text(content, encoding="utf-8")
         out.append(folder / name)
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from yte_compliance.checks.targets import Target
+from yte_compliance.core.protocol import EXAMPLE_PUBLIC_URL, RUNBOOKS_PATH
 
 INFO_LABELS = "province, district, site_type, name"
 JOIN = f"* on (site) group_left ({INFO_LABELS}) yte_site_info"
@@ -75,7 +76,7 @@ def _anchor(check: str) -> str:
     return check.replace(".", "-").replace("_", "-")
 
 
-def check_alert(t: Target, runbook_base: str) -> dict:
+def check_alert(t: Target, public_url: str) -> dict:
     vi, en = _threshold(t)
     return {
         "alert": "YteSiteCheckFailing",
@@ -86,17 +87,17 @@ def check_alert(t: Target, runbook_base: str) -> dict:
             "summary": f"{{{{ $labels.name }}}}: CHƯA ĐẠT — {t.title_vi} / not met — {t.title_en}",
             "description": f"Hiện tại / now: {_FIGURE[t.scope]}. Chỉ tiêu / target {t.id}: "
                            f"{vi} / {en}. Nguồn / source: {t.source}",
-            "runbook_url": f"{runbook_base}/YteSiteCheckFailing.md#{_anchor(t.id)}",
+            "runbook_url": f"{public_url}{RUNBOOKS_PATH}/YteSiteCheckFailing#{_anchor(t.id)}",
         },
     }
 
 
 def _fixed_alert(name: str, expr: str, duration: str, severity: str, vi: str, en: str,
-                 runbook_base: str, scope: str) -> dict:
+                 public_url: str, scope: str) -> dict:
     return {"alert": name, "expr": expr, "for": duration,
             "labels": {"severity": severity, "scope": scope},
             "annotations": {"summary": f"{vi} / {en}",
-                            "runbook_url": f"{runbook_base}/{name}.md"}}
+                            "runbook_url": f"{public_url}{RUNBOOKS_PATH}/{name}"}}
 
 
 # a PC is named by its hostname, not its opaque id
@@ -104,64 +105,64 @@ HOST_JOIN = "* on (site, host) group_left (hostname) yte_host_info"
 
 
 def _host_check_alert(name: str, metric: str, check: str, vi: str, en: str,
-                      runbook_base: str) -> dict:
+                      public_url: str) -> dict:
     """A PC failing a check; labelled with the check so that Alertmanager holds it back
     while the site's own alert for that check fires (configs/alertmanager: one message
     per cause, the site's, which carries the verdict)."""
     rule = _fixed_alert(name, f"({metric} == 0) {HOST_JOIN} {JOIN}", "2h", "critical", vi, en,
-                        runbook_base, "host")
+                        public_url, "host")
     rule["labels"]["check"] = check
     return rule
 
 
-def alert_rules(targets: Iterable[Target], runbook_base: str = "docs/runbooks",
+def alert_rules(targets: Iterable[Target], public_url: str = EXAMPLE_PUBLIC_URL,
                 collector_job: str = "yte") -> list[dict]:
-    rules = [check_alert(t, runbook_base) for t in sorted(targets, key=lambda t: t.id)
+    rules = [check_alert(t, public_url) for t in sorted(targets, key=lambda t: t.id)
              if t.enabled]
     host = "{{ $labels.name }} — {{ $labels.hostname }}"
     rules += [
         _fixed_alert("YteHostStale", f"(yte_host_stale == 1) {HOST_JOIN} {JOIN}", "1h", "warning",
                      f"{host}: máy không báo cáo", f"{host}: host stopped reporting",
-                     runbook_base, "host"),
+                     public_url, "host"),
         _host_check_alert("YteHostAntivirusOff", "yte_host_antivirus_running", "pc.antivirus",
                           f"{host}: không có phần mềm diệt virus đang chạy",
-                          f"{host}: no antivirus running", runbook_base),
+                          f"{host}: no antivirus running", public_url),
         _host_check_alert("YteHostFirewallOff", "yte_host_firewall_enabled", "pc.firewall",
-                          f"{host}: tường lửa tắt", f"{host}: host firewall off", runbook_base),
+                          f"{host}: tường lửa tắt", f"{host}: host firewall off", public_url),
         _fixed_alert("YteSiteHostLimit",
                      f"(increase(yte_collector_new_hosts_refused_total[1h]) > 0) {JOIN}", "5m",
                      "warning", "{{ $labels.name }}: máy mới bị từ chối, cơ sở đã đủ số máy",
                      "{{ $labels.name }}: new PCs refused, the site is at its host limit",
-                     runbook_base, "site"),
+                     public_url, "site"),
         _fixed_alert("YteWaiverExpired",
                      f"(yte_site_waiver_expiry_timestamp_seconds < time()) {JOIN}", "10m",
                      "warning", "{{ $labels.name }}: miễn trừ {{ $labels.check }} "
                      "{{ $labels.host }} đã hết hạn, chỉ tiêu được đánh giá lại",
                      "{{ $labels.name }}: the waiver for {{ $labels.check }} {{ $labels.host }} "
-                     "expired; the target is judged again", runbook_base, "site"),
+                     "expired; the target is judged again", public_url, "site"),
         _fixed_alert("YteWaiverExpiringSoon",
                      "(yte_site_waiver_expiry_timestamp_seconds > time() and "
                      f"yte_site_waiver_expiry_timestamp_seconds < time() + 30 * 86400) {JOIN}",
                      "1h", "info", "{{ $labels.name }}: miễn trừ {{ $labels.check }} "
                      "{{ $labels.host }} hết hạn trong 30 ngày",
                      "{{ $labels.name }}: the waiver for {{ $labels.check }} {{ $labels.host }} "
-                     "ends within 30 days", runbook_base, "site"),
+                     "ends within 30 days", public_url, "site"),
         _fixed_alert("YteCollectorDown", f'up{{job="{collector_job}"}} == 0', "5m", "critical",
                      "Máy thu thập không trả lời", "the collector does not answer scrapes",
-                     runbook_base, "collector"),
+                     public_url, "collector"),
         _fixed_alert("YteCollectorNotScraped", f'absent(up{{job="{collector_job}"}})', "10m",
                      "critical", "Prometheus không thu thập từ máy thu thập",
-                     "Prometheus is not scraping the collector", runbook_base, "collector"),
+                     "Prometheus is not scraping the collector", public_url, "collector"),
     ]
     return rules
 
 
-def render_rules(targets: Iterable[Target], runbook_base: str = "docs/runbooks",
+def render_rules(targets: Iterable[Target], public_url: str = EXAMPLE_PUBLIC_URL,
                  for_override: str | None = None) -> dict[str, str]:
     """File name → content for configs/prometheus/rules/."""
     header = ("# Generated by `yte exporters rules` from configs/targets.yaml: edit the "
               "targets, then regenerate.\n")
-    alerts = alert_rules(targets, runbook_base)
+    alerts = alert_rules(targets, public_url)
     if for_override is not None:  # tests only: fire at once
         for rule in alerts:
             rule["for"] = for_override

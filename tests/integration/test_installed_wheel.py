@@ -87,8 +87,8 @@ def test_wheel_holds_every_source_file_and_nothing_else():
     expected = set()
     for path in tracked:
         top, _, rest = path.partition("/")
-        if path.endswith((".py", ".ps1", ".j2", ".css", ".yaml", ".yml", ".json", ".xml", ".service",
-                          "py.typed")):
+        if path.endswith((".py", ".ps1", ".j2", ".css", ".md", ".yaml", ".yml", ".json", ".xml",
+                          ".service", "py.typed")):
             expected.add(f"{PACKAGE_ROOTS[top]}/{rest}")
     with zipfile.ZipFile(_wheel()) as z:
         names = {n for n in z.namelist() if ".dist-info/" not in n}

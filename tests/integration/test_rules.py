@@ -192,15 +192,27 @@ def test_changing_a_threshold_changes_the_alert_rule():
     assert "≥ 15 %" in after and "for: 3d" in after
 
 
-def test_every_runbook_link_resolves():
+def test_every_runbook_link_is_absolute_and_served_by_the_collector(running):
+    """One setting: every runbook URL is under the collector's public_url (the shipped
+    rules: the example config's), and the collector serves each page with its anchor."""
+    from yte_compliance.collector.config import load_collector_config
+    from yte_compliance.core.protocol import EXAMPLE_PUBLIC_URL
+
+    bed, _ = running
+    example = load_collector_config(ROOT / "configs/collector.example.yaml")
+    assert example.public_url == EXAMPLE_PUBLIC_URL
     rules = yaml.safe_load((RULES / "yte-alerts.yml").read_text())["groups"][0]["rules"]
     for rule in rules:
         url = rule["annotations"]["runbook_url"]
-        path, _, anchor = url.partition("#")
-        doc = ROOT / path
-        assert doc.exists(), url
+        assert url.startswith(EXAMPLE_PUBLIC_URL + "/runbooks/"), url
+        path, _, anchor = url[len(EXAMPLE_PUBLIC_URL):].partition("#")
+        status, headers, body = bed.call("GET", path)
+        assert status == 200 and headers["content-type"].startswith("text/html"), url
         if anchor:
-            assert re.search(rf'<a id="{re.escape(anchor)}"></a>', doc.read_text()), url
+            assert f'<a id="{anchor}"></a>' in body.decode(), url
+    # a province's own URL, from its collector config: one setting for every link
+    own = render_rules(load_targets([TARGETS]).values(), "https://yte.soyte.example.vn")
+    assert own["yte-alerts.yml"].count("https://yte.soyte.example.vn/runbooks/") == len(rules)
 
 
 def test_critical_reaches_every_channel_and_info_only_e_mail():
@@ -232,3 +244,19 @@ def test_host_alerts_are_held_back_while_their_site_fails_the_same_check():
     assert labels["YteHostFirewallOff"]["check"] == "pc.firewall"
     assert all("hostname" in r["annotations"]["summary"] for r in alerts
                if r["alert"].startswith("YteHost"))
+
+
+VIETNAMESE = set("ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ")
+
+
+def test_runbooks_say_it_in_vietnamese_first():
+    """Every runbook, and every section of one, opens in Vietnamese; English follows."""
+    folder = ROOT / "exporters/runbooks"
+    assert sorted(p.stem for p in folder.glob("*.md")) == sorted(
+        {r["alert"] for r in yaml.safe_load((RULES / "yte-alerts.yml").read_text())
+         ["groups"][0]["rules"]})
+    for page in folder.glob("*.md"):
+        for section in re.split(r"^#+ .*$", page.read_text(encoding="utf-8"), flags=re.M)[1:]:
+            first = next(line for line in section.splitlines()
+                         if line.strip() and not line.startswith("<a id"))
+            assert VIETNAMESE & set(first.lower()), f"{page.name}: {first!r}"

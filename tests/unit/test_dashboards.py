@@ -51,3 +51,15 @@ def test_links_down_a_level_and_the_target_beside_the_figure():
     assert "/d/yte-host?" in hosts["fieldConfig"]["defaults"]["links"][0]["url"]
     share = panel(site_dashboard(), "Tỷ lệ máy đạt theo thời gian")
     assert any("yte_site_check_target_ratio" in t["expr"] for t in share["targets"])
+
+
+def test_each_dashboard_links_the_web_page_of_the_same_place():
+    from yte_compliance.exporters.grafana import host_dashboard, province_overview, site_dashboard
+
+    url = "https://yte.soyte.example.vn"
+    assert province_overview(url)["links"][0]["url"] == f"{url}/ui/"
+    assert site_dashboard(url)["links"][0]["url"] == f"{url}/ui/site/${{site}}"
+    assert host_dashboard(url)["links"][0]["url"] == f"{url}/ui/site/${{site}}/pc/${{host}}"
+    table = next(p for p in province_overview(url)["panels"] if p["type"] == "table")
+    urls = [link["url"] for link in table["fieldConfig"]["defaults"]["links"]]
+    assert f"{url}/ui/site/${{__data.fields.site}}" in urls  # and the Grafana site dashboard

@@ -36,8 +36,9 @@ from yte_compliance.collector.refusal import Refused
 from yte_compliance.collector.service import Collector
 from yte_compliance.collector.tokens import token_id_of
 from yte_compliance.collector.viewers import Scope
+from yte_compliance.core.protocol import RUNBOOKS_PATH, UI_PATH
 
-PREFIX = "/ui"
+PREFIX = UI_PATH
 SESSION_COOKIE = "yte_session"
 LOGIN_CSRF_COOKIE = "yte_login_csrf"
 LANG_COOKIE = "yte_lang"
@@ -332,6 +333,19 @@ class Web:
         return self.render(request, "pc.html.j2", session=s, h=host, table=table,
                            crumbs=crumbs)
 
+    async def runbook(self, request: Request) -> Response:
+        """A runbook (exporters/runbooks/*.md) as a page: what an alert means and what to
+        do. Public, as the documentation is: it holds no figures of any site."""
+        name = request.path_params.get("name", "")
+        if not name:
+            return self.render(request, "runbooks.html.j2", crumbs=[],
+                               names=sorted(RUNBOOKS))
+        if name not in RUNBOOKS:
+            return self.refused(request, Refused(404, "not_found", "không có hướng dẫn này",
+                                                 f"no runbook {name!r}"))
+        return self.render(request, "runbook.html.j2", crumbs=[], name=name,
+                           body=RUNBOOKS[name])
+
     async def stylesheet(self, request: Request) -> Response:
         return Response(self.css, media_type="text/css", headers={
             "Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
@@ -364,7 +378,24 @@ class Web:
             Route("/site/{site}/pc/{host}", self.page(self.pc)),
             Route("/static/app.css", self.stylesheet),
         ])
-        return [Mount(PREFIX, app=GZipMiddleware(ui, minimum_size=512))]
+        runbooks = Starlette(routes=[Route("/", self.runbook),
+                                     Route("/{name}", self.runbook)])
+        return [Mount(PREFIX, app=GZipMiddleware(ui, minimum_size=512)),
+                Mount(RUNBOOKS_PATH, app=GZipMiddleware(runbooks, minimum_size=512))]
+
+
+def _runbooks() -> dict[str, Any]:
+    """Alert name → its runbook as HTML (the package's own Markdown files)."""
+    from markdown_it import MarkdownIt
+    from markupsafe import Markup
+
+    md = MarkdownIt("commonmark", {"html": True})  # the files' <a id> anchors: ours, trusted
+    folder = resources.files("yte_compliance.exporters").joinpath("runbooks")
+    return {f.name[:-3]: Markup(md.render(f.read_text(encoding="utf-8")))  # noqa: S704
+            for f in folder.iterdir() if f.name.endswith(".md")}
+
+
+RUNBOOKS = _runbooks()
 
 
 def _q(value: str | None) -> str:

@@ -50,6 +50,32 @@ def _check(files: dict[str, str], out: str | None, shipped: str, regenerate: str
     click.echo(f"khớp / up to date: {where}")
 
 
+def url_options(f):
+    f = click.option("--public-url", help="the collector's public URL (overrides --config)")(f)
+    return click.option("--config", "-c", type=click.Path(dir_okay=False),
+                        help="the collector's YAML: its public_url is where the runbooks "
+                             "and web pages are")(f)
+
+
+def _public_url(config: str | None, public_url: str | None) -> str:
+    """One setting, the collector config's public_url; the example's URL without one."""
+    from yte_compliance.core.protocol import EXAMPLE_PUBLIC_URL
+
+    if public_url:
+        return public_url.rstrip("/")
+    if config:
+        from yte_compliance.collector.config import load_collector_config
+
+        url = load_collector_config(config).public_url
+        if url:
+            return url
+        raise click.UsageError(f"{config}: không có public_url / no public_url: set it, or "
+                               "pass --public-url")
+    click.echo(f"cảnh báo / warning: links point at the example {EXAMPLE_PUBLIC_URL}; pass "
+               "--config or --public-url", err=True)
+    return EXAMPLE_PUBLIC_URL
+
+
 def _need_out(out: str | None) -> Path:
     if out is None:
         raise click.UsageError("--out FOLDER: where to write (or use --check)")
@@ -60,16 +86,16 @@ def _need_out(out: str | None) -> Path:
 @click.option("--targets", "targets_files", multiple=True, type=click.Path(dir_okay=False),
               help="a province's overrides over the shipped targets (repeat, in order)")
 @out_option
-@click.option("--runbook-base", default="docs/runbooks", show_default=True,
-              help="where docs/runbooks/<alert>.md is published (a URL on your wiki)")
+@url_options
 @check_option
-def rules(targets_files: tuple[str, ...], out: str | None, runbook_base: str,
-          check_only: bool) -> None:
-    """Viết quy tắc Prometheus từ chỉ tiêu / write Prometheus rules from the targets."""
+def rules(targets_files: tuple[str, ...], out: str | None, config: str | None,
+          public_url: str | None, check_only: bool) -> None:
+    """Viết quy tắc Prometheus từ chỉ tiêu / write Prometheus rules from the targets.
+    Each alert links its runbook under the collector's public_url (/runbooks/…)."""
     from yte_compliance.checks.targets import load_targets
     from yte_compliance.exporters.rules import render_rules, write_rules
 
-    files = render_rules(load_targets(targets_files).values(), runbook_base)
+    files = render_rules(load_targets(targets_files).values(), _public_url(config, public_url))
     if check_only:
         _check(files, out, RULES, "yte exporters rules --out …")
         return
@@ -79,13 +105,17 @@ def rules(targets_files: tuple[str, ...], out: str | None, runbook_base: str,
 
 @exporters.command()
 @out_option
+@url_options
 @check_option
-def dashboards(out: str | None, check_only: bool) -> None:
-    """Viết bảng điều khiển Grafana / write the Grafana dashboards (JSON)."""
+def dashboards(out: str | None, config: str | None, public_url: str | None,
+               check_only: bool) -> None:
+    """Viết bảng điều khiển Grafana / write the Grafana dashboards (JSON), linking each
+    place to its web page under the collector's public_url."""
     from yte_compliance.exporters.grafana import render_dashboards, write_dashboards
 
+    url = _public_url(config, public_url)
     if check_only:
-        _check(render_dashboards(), out, DASHBOARDS, "yte exporters dashboards --out …")
+        _check(render_dashboards(url), out, DASHBOARDS, "yte exporters dashboards --out …")
         return
-    for path in write_dashboards(_need_out(out)):
+    for path in write_dashboards(_need_out(out), url):
         click.echo(f"wrote {path}")

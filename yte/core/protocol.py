@@ -8,3 +8,9 @@ IPV6_LARGE_PATH = "/api/v1/ipv6/large"
 # (packet-too-big dropped) loses the answer while small packets still pass.
 IPV6_LARGE_BYTES = 4000
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus text format
+# Where readers go: the web pages and the runbooks alerts link to, under the collector's
+# public_url (collector config). The shipped rules and dashboards are generated with the
+# example config's URL; `yte exporters rules|dashboards --config` writes a province's own.
+UI_PATH = "/ui"
+RUNBOOKS_PATH = "/runbooks"
+EXAMPLE_PUBLIC_URL = "https://yte.soyte.lamdong.example.vn:8746"
