@@ -4,9 +4,11 @@ under configs/grafana/dashboards/ (`yte exporters dashboards`). Vietnamese title
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from yte_compliance.checks.targets import Target, load_targets
 from yte_compliance.core.protocol import EXAMPLE_PUBLIC_URL, UI_PATH
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
@@ -173,7 +175,7 @@ def province_overview(public_url: str = EXAMPLE_PUBLIC_URL) -> dict:
     return b.json()
 
 
-def site_dashboard(public_url: str = EXAMPLE_PUBLIC_URL) -> dict:
+def site_dashboard(public_url: str = EXAMPLE_PUBLIC_URL, bandwidth_scale: float = 1.0) -> dict:
     variables = _place_vars() + [_site_var(f"yte_site_info{{{SITE_FILTER}}}")]
     b = Board("yte-site", "yte — Cơ sở / Site", variables,
               [_web_link("Trang web của cơ sở: việc cần làm từng máy / the site's web page",
@@ -212,8 +214,13 @@ def site_dashboard(public_url: str = EXAMPLE_PUBLIC_URL) -> dict:
            _target('yte_site_bandwidth_last_upload_bytes_per_second{site="$site"} * 8',
                    "tải lên / upload", ref="B"),
            _target('yte_site_bandwidth_median_download_bytes_per_second{site="$site"} * 8',
-                   "trung vị tải xuống / median download", ref="C")],
+                   "trung vị tải xuống / median download", ref="C"),
+           # the target is a link rate; the agents measure goodput (scale: the framing)
+           _target(f'yte_site_check_threshold{{site="$site", check="site.bandwidth"}}'
+                   f' / {bandwidth_scale:g}',
+                   "chỉ tiêu, quy ra tốc độ đo / target as measured goodput", ref="D")],
           w=12, h=9, defaults={"unit": "bps", "min": 0})
+    b.panels[-1]["fieldConfig"]["overrides"].append(target_style)
     b.add("table", "Các máy / Hosts",
           [_target('yte_host_info{site="$site"}', instant=True)], w=24, h=8,
           defaults={"links": HOST_LINK})
@@ -253,14 +260,19 @@ def host_dashboard(public_url: str = EXAMPLE_PUBLIC_URL) -> dict:
     return b.json()
 
 
-DASHBOARDS = {"yte-province.json": province_overview, "yte-site.json": site_dashboard,
-              "yte-host.json": host_dashboard}
-
-
-def render_dashboards(public_url: str = EXAMPLE_PUBLIC_URL) -> dict[str, str]:
-    """File name → content; ``public_url``: the collector whose web pages they link to."""
-    return {name: json.dumps(fn(public_url), ensure_ascii=False, indent=2) + "\n"
-            for name, fn in DASHBOARDS.items()}
+def render_dashboards(public_url: str = EXAMPLE_PUBLIC_URL,
+                      targets: Mapping[str, Target] | None = None) -> dict[str, str]:
+    """File name → content; ``public_url``: the collector whose web pages they link to;
+    ``targets`` (default: the shipped ones) give the bandwidth target's scale."""
+    if targets is None:
+        targets = load_targets([])
+    bandwidth = targets.get("site.bandwidth")
+    scale = bandwidth.all_of[0].scale if bandwidth else 1.0
+    boards = {"yte-province.json": province_overview(public_url),
+              "yte-site.json": site_dashboard(public_url, scale),
+              "yte-host.json": host_dashboard(public_url)}
+    return {name: json.dumps(board, ensure_ascii=False, indent=2) + "\n"
+            for name, board in boards.items()}
 
 
 def expressions(dashboard: dict) -> list[str]:
@@ -276,10 +288,11 @@ def expressions(dashboard: dict) -> list[str]:
     return out
 
 
-def write_dashboards(folder: Path, public_url: str = EXAMPLE_PUBLIC_URL) -> list[Path]:
+def write_dashboards(folder: Path, public_url: str = EXAMPLE_PUBLIC_URL,
+                     targets: Mapping[str, Target] | None = None) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for name, content in render_dashboards(public_url).items():
+    for name, content in render_dashboards(public_url, targets).items():
         (folder / name).write_text(content, encoding="utf-8")
         out.append(folder / name)
     return out

@@ -2,6 +2,7 @@
 Alertmanager routing to a webhook, every dashboard and rule expression run, and a central
 Prometheus federating two provinces."""
 
+import json
 import time
 
 import pytest
@@ -10,7 +11,7 @@ import yaml
 from tests.fleet import ROOT, http, make_bed, make_report, serving
 from tests.monitoring import Alertmanager, Prometheus, Webhook
 from yte_compliance.checks.targets import load_targets
-from yte_compliance.exporters.grafana import DASHBOARDS, expressions
+from yte_compliance.exporters.grafana import expressions, render_dashboards
 from yte_compliance.exporters.rules import RECORDING, render_rules
 
 pytestmark = pytest.mark.integration
@@ -151,8 +152,8 @@ def test_every_dashboard_and_rule_expression_parses_and_returns_data(province):
     alert_exprs = [r["expr"] for r in yaml.safe_load(rules()["yte-alerts.yml"])["groups"][0]["rules"]]
     collector_down = [e for e in alert_exprs if 'job="yte"' in e]
     checked = 0
-    for name, build in DASHBOARDS.items():
-        for expr in expressions(build()):
+    for name, content in render_dashboards().items():
+        for expr in expressions(json.loads(content)):
             assert prom.query(_substitute(expr)), f"{name}: no data for {expr}"
             checked += 1
     for record, expr in RECORDING:

@@ -2,6 +2,8 @@
 tests/integration/test_monitoring_e2e.py): CHƯA RÕ shown, names not ids, the district
 honoured, links down a level, the target beside the figure."""
 
+import re
+
 from yte_compliance.exporters.grafana import (
     HOST_BY_NAME,
     SITE_BY_NAME,
@@ -63,3 +65,17 @@ def test_each_dashboard_links_the_web_page_of_the_same_place():
     table = next(p for p in province_overview(url)["panels"] if p["type"] == "table")
     urls = [link["url"] for link in table["fieldConfig"]["defaults"]["links"]]
     assert f"{url}/ui/site/${{__data.fields.site}}" in urls  # and the Grafana site dashboard
+
+
+def test_the_bandwidth_panel_draws_the_target_on_the_measured_scale():
+    """The target is a link rate, the agents measure goodput: the dashed line is the
+    threshold divided by the target's framing scale, so a site on the line passes."""
+    from yte_compliance.checks.targets import load_targets
+
+    scale = load_targets([])["site.bandwidth"].all_of[0].scale
+    bandwidth = panel(site_dashboard(bandwidth_scale=scale), "Băng thông theo thời gian")
+    line = bandwidth["targets"][-1]
+    assert line["expr"] == ('yte_site_check_threshold{site="$site", check="site.bandwidth"}'
+                            f" / {scale:g}")
+    styled = bandwidth["fieldConfig"]["overrides"][0]["matcher"]["options"]
+    assert re.match(styled, line["legendFormat"])  # drawn dashed

@@ -104,18 +104,22 @@ def rules(targets_files: tuple[str, ...], out: str | None, config: str | None,
 
 
 @exporters.command()
+@click.option("--targets", "targets_files", multiple=True, type=click.Path(dir_okay=False),
+              help="a province's overrides over the shipped targets (repeat, in order)")
 @out_option
 @url_options
 @check_option
-def dashboards(out: str | None, config: str | None, public_url: str | None,
-               check_only: bool) -> None:
+def dashboards(targets_files: tuple[str, ...], out: str | None, config: str | None,
+               public_url: str | None, check_only: bool) -> None:
     """Viết bảng điều khiển Grafana / write the Grafana dashboards (JSON), linking each
     place to its web page under the collector's public_url."""
+    from yte_compliance.checks.targets import load_targets
     from yte_compliance.exporters.grafana import render_dashboards, write_dashboards
 
-    url = _public_url(config, public_url)
+    url, targets = _public_url(config, public_url), load_targets(targets_files)
     if check_only:
-        _check(render_dashboards(url), out, DASHBOARDS, "yte exporters dashboards --out …")
+        _check(render_dashboards(url, targets), out, DASHBOARDS,
+               "yte exporters dashboards --out …")
         return
-    for path in write_dashboards(_need_out(out), url):
+    for path in write_dashboards(_need_out(out), url, targets):
         click.echo(f"wrote {path}")
