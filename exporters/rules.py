@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from yte_compliance.checks.targets import Target
-from yte_compliance.core.protocol import EXAMPLE_PUBLIC_URL, RUNBOOKS_PATH
+from yte_compliance.core.protocol import EXAMPLE_PUBLIC_URL, RUNBOOKS_PATH, UI_PATH
 
 INFO_LABELS = "province, district, site_type, name"
 JOIN = f"* on (site) group_left ({INFO_LABELS}) yte_site_info"
@@ -93,11 +93,20 @@ def check_alert(t: Target, public_url: str) -> dict:
 
 
 def _fixed_alert(name: str, expr: str, duration: str, severity: str, vi: str, en: str,
-                 public_url: str, scope: str) -> dict:
+                 public_url: str, scope: str, description: str) -> dict:
     return {"alert": name, "expr": expr, "for": duration,
             "labels": {"severity": severity, "scope": scope},
-            "annotations": {"summary": f"{vi} / {en}",
+            "annotations": {"summary": f"{vi} / {en}", "description": description,
                             "runbook_url": f"{public_url}{RUNBOOKS_PATH}/{name}"}}
+
+
+def _query(promql: str, args: str, render: str) -> str:
+    """The figure now, read by the alert's own template; 'chưa rõ' when absent."""
+    return (f'{{{{ with query (printf "{promql}" {args}) }}}}{{{{ . | first | value | {render} }}}}'
+            '{{ else }}chưa rõ / unknown{{ end }}')
+
+
+SITE_HOSTS = "yte_site_hosts{site='%s',state='%s'}"
 
 
 # a PC is named by its hostname, not its opaque id
@@ -108,9 +117,15 @@ def _host_check_alert(name: str, metric: str, check: str, vi: str, en: str,
                       public_url: str) -> dict:
     """A PC failing a check; labelled with the check so that Alertmanager holds it back
     while the site's own alert for that check fires (configs/alertmanager: one message
-    per cause, the site's, which carries the verdict)."""
+    per cause, the site's, which carries the verdict). The description gives the site's
+    share now and the PC's to-do page."""
+    share = _query("yte_site_check_ratio{site='%s',check='%s'}", f'$labels.site "{check}"',
+                   "humanizePercentage")
+    description = (f"Cơ sở hiện đạt / the site now: {share} số máy / of its PCs. Việc cần làm "
+                   f"/ to do: {public_url}{UI_PATH}/site/{{{{ $labels.site }}}}/pc/"
+                   "{{ $labels.host }}")
     rule = _fixed_alert(name, f"({metric} == 0) {HOST_JOIN} {JOIN}", "2h", "critical", vi, en,
-                        public_url, "host")
+                        public_url, "host", description)
     rule["labels"]["check"] = check
     return rule
 
@@ -123,7 +138,10 @@ def alert_rules(targets: Iterable[Target], public_url: str = EXAMPLE_PUBLIC_URL,
     rules += [
         _fixed_alert("YteHostStale", f"(yte_host_stale == 1) {HOST_JOIN} {JOIN}", "1h", "warning",
                      f"{host}: máy không báo cáo", f"{host}: host stopped reporting",
-                     public_url, "host"),
+                     public_url, "host",
+                     "Máy đã ra khỏi số đếm của cơ sở / the PC left its site's counts. "
+                     "Máy quá hạn của cơ sở hiện nay / stale PCs at the site now: "
+                     + _query(SITE_HOSTS, '$labels.site "stale"', "humanize")),
         _host_check_alert("YteHostAntivirusOff", "yte_host_antivirus_running", "pc.antivirus",
                           f"{host}: không có phần mềm diệt virus đang chạy",
                           f"{host}: no antivirus running", public_url),
@@ -133,26 +151,37 @@ def alert_rules(targets: Iterable[Target], public_url: str = EXAMPLE_PUBLIC_URL,
                      f"(increase(yte_collector_new_hosts_refused_total[1h]) > 0) {JOIN}", "5m",
                      "warning", "{{ $labels.name }}: máy mới bị từ chối, cơ sở đã đủ số máy",
                      "{{ $labels.name }}: new PCs refused, the site is at its host limit",
-                     public_url, "site"),
+                     public_url, "site",
+                     "Máy đang báo cáo / PCs reporting now: "
+                     + _query(SITE_HOSTS, '$labels.site "fresh"', "humanize")
+                     + "; báo cáo từ máy mới bị từ chối trong 1 giờ / new-PC reports refused "
+                       "in the last hour: {{ $value | humanize }}"),
         _fixed_alert("YteWaiverExpired",
                      f"(yte_site_waiver_expiry_timestamp_seconds < time()) {JOIN}", "10m",
                      "warning", "{{ $labels.name }}: miễn trừ {{ $labels.check }} "
                      "{{ $labels.host }} đã hết hạn, chỉ tiêu được đánh giá lại",
                      "{{ $labels.name }}: the waiver for {{ $labels.check }} {{ $labels.host }} "
-                     "expired; the target is judged again", public_url, "site"),
+                     "expired; the target is judged again", public_url, "site",
+                     "Hết hạn / expired on {{ $value | humanizeTimestamp }}"),
         _fixed_alert("YteWaiverExpiringSoon",
                      "(yte_site_waiver_expiry_timestamp_seconds > time() and "
                      f"yte_site_waiver_expiry_timestamp_seconds < time() + 30 * 86400) {JOIN}",
                      "1h", "info", "{{ $labels.name }}: miễn trừ {{ $labels.check }} "
                      "{{ $labels.host }} hết hạn trong 30 ngày",
                      "{{ $labels.name }}: the waiver for {{ $labels.check }} {{ $labels.host }} "
-                     "ends within 30 days", public_url, "site"),
+                     "ends within 30 days", public_url, "site",
+                     "Hết hạn / expires on {{ $value | humanizeTimestamp }}"),
         _fixed_alert("YteCollectorDown", f'up{{job="{collector_job}"}} == 0', "5m", "critical",
                      "Máy thu thập không trả lời", "the collector does not answer scrapes",
-                     public_url, "collector"),
+                     public_url, "collector",
+                     "{{ $labels.instance }} không trả lời Prometheus; cảnh báo cơ sở và máy "
+                     "được giữ lại, tác tử giữ báo cáo chờ gửi / does not answer; site and host "
+                     "alerts are held back, agents keep their reports until it is back"),
         _fixed_alert("YteCollectorNotScraped", f'absent(up{{job="{collector_job}"}})', "10m",
                      "critical", "Prometheus không thu thập từ máy thu thập",
-                     "Prometheus is not scraping the collector", public_url, "collector"),
+                     "Prometheus is not scraping the collector", public_url, "collector",
+                     'Không có chuỗi up{job="yte"}: kiểm tra prometheus.yml / no up{job="yte"} '
+                     "series: check the scrape job in prometheus.yml"),
     ]
     return rules
 

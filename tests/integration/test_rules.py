@@ -34,13 +34,14 @@ def _labels(d: dict) -> str:
 _WITH = re.compile(r"\{\{ with query .*?\{\{ end \}\}")
 
 
-def _annotations(rule: dict, figure: str = "", **values: str) -> dict:
-    """The annotations as Prometheus renders them: labels filled in, and the site's
-    current figure (the `with query` block) as ``figure``."""
+def _annotations(rule: dict, figure: str = "", value: str = "", **values: str) -> dict:
+    """The annotations as Prometheus renders them: labels filled in, the site's current
+    figure (the `with query` block) as ``figure``, the alert's value as ``value``."""
     out = {}
     for key, text in rule["annotations"].items():
-        for name, value in values.items():
-            text = text.replace(f"{{{{ $labels.{name} }}}}", value)
+        for name, label in values.items():
+            text = text.replace(f"{{{{ $labels.{name} }}}}", label)
+        text = re.sub(r"\{\{ \$value \| \w+ \}\}", value, text)
         out[key] = _WITH.sub(figure, text)
     return out
 
@@ -50,7 +51,7 @@ def _step(rule: dict) -> int:
 
 
 def _scenario(series: list[tuple[str, str]], rule: dict, labels: dict, delay: int = 0,
-              figure: str = "", **template) -> dict:
+              figure: str = "", value: str = "", **template) -> dict:
     """The condition holds from step 1 (+ ``delay`` steps) for (for + 2 steps), then
     clears: silent one step before `for`, firing one step after, silent after recovery."""
     step = _step(rule)
@@ -69,7 +70,8 @@ def _scenario(series: list[tuple[str, str]], rule: dict, labels: dict, delay: in
              "exp_alerts": []},
             {"eval_time": f"{start + wait + step}m", "alertname": rule["alert"],
              "exp_alerts": [{"exp_labels": labels,
-                             "exp_annotations": _annotations(rule, figure, **template)}]},
+                             "exp_annotations": _annotations(rule, figure, value,
+                                                             **template)}]},
             {"eval_time": f"{start + (fail_steps + 7) * step}m", "alertname": rule["alert"],
              "exp_alerts": []},
         ],
@@ -104,12 +106,21 @@ def promtool_tests(rules: list[dict]) -> list[dict]:
             labels = {**base, "host": "h1", "hostname": "TYT-PC01"}
             if "check" in rule["labels"]:
                 labels["check"] = rule["labels"]["check"]
-            tests.append(_scenario(series, rule, labels, name=INFO["name"],
-                                   hostname="TYT-PC01"))
+                # the description: the site's share of PCs passing this check now
+                series.append((f'yte_site_check_ratio{{site="s1",check="{labels["check"]}"}}',
+                               "0.4x{long}"))
+                figure = "40%"
+            else:  # YteHostStale: the site's stale PCs now
+                series.append(('yte_site_hosts{site="s1",state="stale"}', "2x{long}"))
+                figure = "2"
+            tests.append(_scenario(series, rule, labels, figure=figure, name=INFO["name"],
+                                   hostname="TYT-PC01", site="s1", host="h1"))
         elif name == "YteSiteHostLimit":
             # one refusal at minute 1: increase over the hour > 0 until minute 61
-            series = [info, ('yte_collector_new_hosts_refused_total{site="s1"}', "0 1x{long}")]
-            scenario = _scenario(series, rule, {**base}, name=INFO["name"])
+            series = [info, ('yte_collector_new_hosts_refused_total{site="s1"}', "0 1x{long}"),
+                      ('yte_site_hosts{site="s1",state="fresh"}', "3x{long}")]
+            scenario = _scenario(series, rule, {**base}, figure="3", value="1",
+                                 name=INFO["name"])
             scenario["alert_rule_test"][2]["eval_time"] = "75m"
             tests.append(scenario)
         elif name in ("YteWaiverExpired", "YteWaiverExpiringSoon"):
@@ -118,12 +129,15 @@ def promtool_tests(rules: list[dict]) -> list[dict]:
             labels = {"site": "s1", "check": "site.bandwidth", "host": "pc-1"}
             series = [info, (f"yte_site_waiver_expiry_timestamp_seconds{_labels(labels)}",
                              f"1e12 {soon}x{{fail}} 1e12x200")]
-            tests.append(_scenario(series, rule, {**base, **labels}, name=INFO["name"],
-                                   check="site.bandwidth", host="pc-1"))
+            when = {"YteWaiverExpired": "1970-01-01 00:00:00 +0000 UTC",
+                    "YteWaiverExpiringSoon": "1970-01-11 00:00:00 +0000 UTC"}[name]
+            tests.append(_scenario(series, rule, {**base, **labels}, value=when,
+                                   name=INFO["name"], check="site.bandwidth", host="pc-1"))
         elif name == "YteCollectorDown":
             series = [('up{job="yte",instance="collector:8746"}', "1 0x{fail} 1x200")]
             tests.append(_scenario(series, rule, {"severity": "critical", "scope": "collector",
-                                                  "job": "yte", "instance": "collector:8746"}))
+                                                  "job": "yte", "instance": "collector:8746"},
+                                   instance="collector:8746"))
         elif name == "YteCollectorNotScraped":
             series = [('up{job="yte",instance="collector:8746"}', "1 _x{gap} 1x200")]
             # absent() holds only once the last sample leaves the 5 m lookback
@@ -260,3 +274,9 @@ def test_runbooks_say_it_in_vietnamese_first():
             first = next(line for line in section.splitlines()
                          if line.strip() and not line.startswith("<a id"))
             assert VIETNAMESE & set(first.lower()), f"{page.name}: {first!r}"
+
+
+def test_every_alert_describes_what_it_sees():
+    rules = yaml.safe_load((RULES / "yte-alerts.yml").read_text())["groups"][0]["rules"]
+    for rule in rules:
+        assert rule["annotations"].get("description"), rule["alert"]
