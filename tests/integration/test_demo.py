@@ -41,6 +41,9 @@ def test_demo_prints_the_table_and_serves_metrics(tmp_path):
         assert b'yte_site_check_unknown{site="demo"' in body
         assert b"yte_site_check_pass{site=\"demo\"" in body
         assert b'yte_host_info{site="demo"' in body
+        # the web pages are there too: the sign-in page, then the demo site's page
+        status, _, body = http("GET", f"http://127.0.0.1:{port}/ui/login")
+        assert status == 200 and "Mã xem" in body.decode()
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)

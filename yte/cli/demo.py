@@ -31,6 +31,8 @@ def demo(port: int, workdir: str | None, no_wait: bool) -> None:
             click.echo(d.table)
             click.echo(f'\n/metrics: curl -H "Authorization: Bearer $(cat {d.viewer_file})" '
                        f"{d.base}/metrics    (thư mục / files: {d.folder})")
+            click.echo(f"Trang web / web pages: {d.base}/ui/ (đăng nhập bằng mã xem / sign in "
+                       f"with the viewer token in {d.viewer_file})")
             click.echo(NEXT_STEPS)
             if no_wait:
                 return
