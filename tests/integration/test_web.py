@@ -164,6 +164,13 @@ def test_exports_hold_the_page_table(web):
         lines = text.decode("utf-8-sig").splitlines()
         assert lines[0].startswith("Cơ sở,Loại,ĐẠT,CHƯA ĐẠT")
         assert lines[1].startswith("Bệnh viện tỉnh,Bệnh viện,")
+        # every table of a page: the trend, and a PC's to-do list to print or hand over
+        trend = page.request.get(bed.url + "/ui/site/bv-tinh?format=csv&table=trend").body()
+        ram = next(r for r in trend.decode("utf-8-sig").splitlines() if "RAM" in r)
+        assert ram.endswith(",CHƯA ĐẠT,—,ĐẠT"), ram
+        todo = page.request.get(bed.url + "/ui/site/bv-tinh/pc/h-tiepdon?format=csv&table=todo")
+        assert "Nâng RAM lên 8 GB (hiện 4 GB),khắc phục,pc.ram_ssd" in todo.text()
+        assert page.request.get(bed.url + "/ui/site/bv-tinh?format=csv&table=x").status == 404
 
 
 def test_a_district_viewer_reads_its_district_only(web):

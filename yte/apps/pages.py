@@ -193,6 +193,19 @@ def pcs_table(detail: dict[str, Any], lang: str) -> Table:
     return t
 
 
+def todo_table(host: dict[str, Any], lang: str) -> Table:
+    """One PC's to-do list: what to fix, then what to check."""
+    t = Table([pick(lang, "STT", "No."), pick(lang, "Việc cần làm", "To do"),
+               pick(lang, "Loại", "Kind"), pick(lang, "Chỉ tiêu", "Target")])
+    items = sorted(host["todo"], key=lambda x: x["kind"] != "fix")
+    for i, x in enumerate(items, 1):
+        t.add([i, pick(lang, x["vi"], x["en"]),
+               pick(lang, "khắc phục", "fix") if x["kind"] == "fix"
+               else pick(lang, "kiểm tra", "check"), x["check"]],
+              "fail" if x["kind"] == "fix" else "unknown")
+    return t
+
+
 def pc_table(host: dict[str, Any], lang: str) -> Table:
     """One PC's facts as read."""
     t = Table([pick(lang, "Thông tin", "Fact"), pick(lang, "Giá trị", "Value")])

@@ -190,8 +190,15 @@ class Web:
             return None
         return s
 
-    def export(self, request: Request, table: pages.Table, name: str) -> Response | None:
+    def export(self, request: Request, tables: dict[str, pages.Table], name: str
+               ) -> Response | None:
+        """With ?format=csv|xlsx, the page's table named by ?table= (default: its first)
+        as a download; else None (the page itself)."""
         fmt = request.query_params.get("format")
+        which = request.query_params.get("table") or next(iter(tables))
+        table = tables.get(which)
+        if table is None:
+            raise Refused(404, "not_found", "không có bảng này", f"no table {which!r}")
         if fmt == "csv":
             body, media = pages.to_csv(table), "text/csv; charset=utf-8"
         elif fmt == "xlsx":
@@ -199,7 +206,7 @@ class Web:
             media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         else:
             return None
-        filename = urllib.parse.quote(f"{name}.{fmt}")
+        filename = urllib.parse.quote(f"{name}-{which}.{fmt}")
         return Response(body, media_type=media, headers={
             **SECURITY_HEADERS,
             "Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
@@ -271,15 +278,15 @@ class Web:
             return RedirectResponse(f"{PREFIX}/site/{_q(s.scope.value)}", 303)
         lang = self.lang(request)
         details = await run_in_threadpool(self.collector.reading.details, s.scope)
-        table = pages.province_table(details, lang)
         name = s.scope.value or ", ".join(sorted({d["site"]["province"] for d in details}))
-        exported = self.export(request, table, f"tinh-{name}")
+        tables = {"districts": pages.province_table(details, lang),
+                  "checks": pages.checks_by_site_count(details, lang),
+                  "trend": await self._trend(details, lang)}
+        exported = self.export(request, tables, f"tinh-{name}")
         if exported:
             return exported
         return self.render(request, "level.html.j2", session=s, level="province",
-                           heading=name, crumbs=[], table=table,
-                           checks=pages.checks_by_site_count(details, lang),
-                           trend=await self._trend(details, lang), visits=None)
+                           heading=name, crumbs=[], tables=tables, visits=None)
 
     async def district(self, request: Request, s: Session) -> Response:
         name = request.path_params["name"]
@@ -294,43 +301,42 @@ class Web:
         lang = self.lang(request)
         details = [d for d in await run_in_threadpool(self.collector.reading.details, s.scope)
                    if d["site"]["district"] == name]
-        table = pages.district_table(details, lang)
-        exported = self.export(request, table, f"huyen-{name}")
+        tables = {"sites": pages.district_table(details, lang),
+                  "checks": pages.checks_by_site_count(details, lang),
+                  "trend": await self._trend(details, lang)}
+        exported = self.export(request, tables, f"huyen-{name}")
         if exported:
             return exported
         crumbs = [("", pages.pick(lang, "Tỉnh", "Province"))] if s.scope.kind == "province" \
             else []
         return self.render(request, "level.html.j2", session=s, level="district",
-                           heading=name, crumbs=crumbs, table=table,
-                           checks=pages.checks_by_site_count(details, lang),
-                           trend=await self._trend(details, lang),
+                           heading=name, crumbs=crumbs, tables=tables,
                            visits=pages.sites_to_visit(details, lang))
 
     async def site(self, request: Request, s: Session) -> Response:
         sid = request.path_params["site"]
         lang = self.lang(request)
         detail = await run_in_threadpool(self.collector.reading.site, s.scope, sid)
-        table = pages.site_table(detail, lang)
-        pcs = pages.pcs_table(detail, lang)
-        which = request.query_params.get("table")
-        exported = self.export(request, pcs if which == "pcs" else table, f"co-so-{sid}")
+        tables = {"checks": pages.site_table(detail, lang),
+                  "pcs": pages.pcs_table(detail, lang),
+                  "trend": await self._trend([detail], lang)}
+        exported = self.export(request, tables, f"co-so-{sid}")
         if exported:
             return exported
-        return self.render(request, "site.html.j2", session=s, d=detail, table=table,
-                           pcs=pcs, crumbs=self._crumbs(s, detail["site"], lang),
-                           trend=await self._trend([detail], lang))
+        return self.render(request, "site.html.j2", session=s, d=detail, tables=tables,
+                           crumbs=self._crumbs(s, detail["site"], lang))
 
     async def pc(self, request: Request, s: Session) -> Response:
         sid, host_id = request.path_params["site"], request.path_params["host"]
         lang = self.lang(request)
         host = await run_in_threadpool(self.collector.reading.host, s.scope, sid, host_id)
-        table = pages.pc_table(host, lang)
-        exported = self.export(request, table, f"may-{host['hostname']}")
+        tables = {"todo": pages.todo_table(host, lang), "facts": pages.pc_table(host, lang)}
+        exported = self.export(request, tables, f"may-{host['hostname']}")
         if exported:
             return exported
         crumbs = self._crumbs(s, host["site"], lang)
         crumbs.append((f"site/{sid}", host["site"]["name"]))
-        return self.render(request, "pc.html.j2", session=s, h=host, table=table,
+        return self.render(request, "pc.html.j2", session=s, h=host, tables=tables,
                            crumbs=crumbs)
 
     async def runbook(self, request: Request) -> Response:
