@@ -15,6 +15,9 @@ class AgentConfig:
     site: str
     collector_url: str | None = None
     token_file: Path | None = None
+    # enrollment: the site's secret, traded on the first run for this PC's own key
+    enrollment_secret_file: Path | None = None
+    key_file: Path | None = None
     ca_file: Path | None = None  # pinned CA; None = system trust store
     interval_seconds: float = 900.0
     jitter_seconds: float = 120.0
@@ -127,6 +130,8 @@ def load_agent_config(path: str | Path) -> AgentConfig:
         site=site,
         collector_url=url,
         token_file=rel("token_file"),
+        enrollment_secret_file=rel("enrollment_secret_file"),
+        key_file=rel("key_file"),
         ca_file=rel("ca_file"),
         interval_seconds=s.get("interval_seconds", float, 900.0),
         jitter_seconds=s.get("jitter_seconds", float, 120.0),
@@ -146,4 +151,8 @@ def load_agent_config(path: str | Path) -> AgentConfig:
     s.finish()
     if cfg.interval_seconds < 60:
         raise s.error("interval_seconds", "at least 60 seconds")
+    if (cfg.enrollment_secret_file is None) != (cfg.key_file is None):
+        raise s.error("key_file" if cfg.key_file is None else "enrollment_secret_file",
+                      "enrollment needs both: the site's secret and where to keep this PC's "
+                      "key")
     return cfg

@@ -105,9 +105,10 @@ def as_json(devices: list[Device]) -> list[dict]:
 
 
 def _collector(cfg, method: str, path: str, body: dict | None = None) -> dict:
-    from yte_compliance.agent.send import call_collector, read_token
+    from yte_compliance.agent.send import call_collector
+    from yte_compliance.agent.service import agent_credential
 
-    return call_collector(cfg.collector_url, read_token(cfg.token_file), method, path, body,
+    return call_collector(cfg.collector_url, agent_credential(cfg), method, path, body,
                           ca_file=str(cfg.ca_file) if cfg.ca_file else None)
 
 

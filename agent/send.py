@@ -89,3 +89,36 @@ def call_collector(url: str, token: str, method: str, path: str, body: dict | No
         raise SendError(f"collector answered {resp.status}: {raw[:300].decode(errors='replace')}",
                         retry=resp.status >= 500 or resp.status in (408, 429))
     return json.loads(raw) if raw else {}
+
+
+def credential(cfg, host_id: str, hostname: str) -> str:
+    """What this agent authenticates with: its own key (``key_file``), enrolling for one
+    first when it has only its site's enrollment secret; else the site token."""
+    from yte_compliance.core.protocol import ENROLL_PATH
+
+    key_file, secret_file = cfg.key_file, cfg.enrollment_secret_file
+    if key_file is not None and key_file.exists():
+        return read_token(key_file)
+    if secret_file is None or key_file is None:
+        if cfg.token_file is None:
+            raise SendError("no token_file, key_file or enrollment_secret_file", retry=False)
+        return read_token(cfg.token_file)
+    answer = call_collector(cfg.collector_url, read_token(secret_file), "POST", ENROLL_PATH,
+                            {"host_id": host_id, "hostname": hostname},
+                            ca_file=str(cfg.ca_file) if cfg.ca_file else None,
+                            timeout=cfg.timeout_seconds)
+    key = str(answer.get("host_key", ""))
+    if not key:
+        raise SendError("the collector's enrollment answer has no host_key", retry=True)
+    tmp = key_file.with_name(key_file.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, key_file)
+    try:
+        secret_file.unlink()  # enrolled: the secret is of no more use here
+    except OSError:
+        pass
+    return key

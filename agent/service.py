@@ -72,13 +72,12 @@ def build_report(cfg: AgentConfig | None, root: Path, site: str | None = None) -
 def collector_access(cfg: AgentConfig, host: str):
     """What the bandwidth probe needs to reach the collector, or None without a token."""
     from yte_compliance.agent.probes.bandwidth import Access
-    from yte_compliance.agent.send import read_token
     from yte_compliance.agent.spool import SendError
 
-    if not cfg.collector_url or not cfg.token_file:
+    if not cfg.collector_url:
         return None
     try:
-        token = read_token(cfg.token_file)
+        token = agent_credential(cfg)
     except SendError:
         return None  # the bandwidth probe then says it has no collector
     return Access(cfg.collector_url, token, host, str(cfg.ca_file) if cfg.ca_file else None)
@@ -134,13 +133,23 @@ def collect_into_spool(cfg: AgentConfig, root: Path, say: Say) -> bool:
         return False
 
 
+def agent_credential(cfg: AgentConfig) -> str:
+    """The site token, or this PC's own key (enrolling for it on the first run)."""
+    import socket
+
+    from yte_compliance.agent.probes import current_platform
+    from yte_compliance.agent.send import credential
+
+    return credential(cfg, host_id(cfg, Context(), current_platform()), socket.gethostname())
+
+
 def flush_spool(cfg: AgentConfig) -> FlushResult:
-    from yte_compliance.agent.send import post_report, read_token
+    from yte_compliance.agent.send import post_report
     from yte_compliance.agent.spool import SendError
 
     spool = spool_of(cfg)
     try:
-        token = read_token(cfg.token_file)
+        token = agent_credential(cfg)
     except SendError as e:
         return FlushResult(error=str(e), retry=True, pending=len(spool.pending()))
     return spool.flush(lambda b: post_report(cfg.collector_url, token, b,
@@ -148,9 +157,10 @@ def flush_spool(cfg: AgentConfig) -> FlushResult:
 
 
 def require_collector(cfg: AgentConfig) -> None:
-    if not cfg.collector_url or not cfg.token_file:
-        raise YteError("cần collector_url và token_file để gửi / collector_url and token_file "
-                       "are needed to send")
+    if not cfg.collector_url or not (cfg.token_file or cfg.key_file):
+        raise YteError("cần collector_url và token_file (hoặc key_file với "
+                       "enrollment_secret_file) để gửi / collector_url and token_file (or "
+                       "key_file with enrollment_secret_file) are needed to send")
 
 
 def send_once(cfg: AgentConfig, root: Path, say: Say) -> FlushResult:

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from yte_compliance.collector import log
 from yte_compliance.collector.adapter import answering, authorization, collector_of
 from yte_compliance.collector.discovery import accept_discovery
+from yte_compliance.collector.enroll import ENROLL_PATH, MAX_BODY
 from yte_compliance.collector.refusal import Refused
 from yte_compliance.collector.speedtest import BLOCK
 from yte_compliance.collector.store import SeenDevice
@@ -35,6 +36,18 @@ def _leased_site(request: Request) -> str:
 
 
 _BUSY = ("quá nhiều luồng đo", "too many speed-test streams")
+
+
+async def enroll(request: Request) -> Response:
+    """A PC's first run: its site's enrollment secret for a key of its own (enroll.py)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            break
+    status, answer, headers = collector_of(request).enrollment.enroll(
+        authorization(request), body, request.client.host if request.client else None)
+    return JSONResponse(answer, status_code=status, headers=headers)
 
 
 @answering
@@ -157,6 +170,7 @@ async def post_discovery(request: Request) -> Response:
 
 
 ROUTES = [
+    Route(ENROLL_PATH, enroll, methods=["POST"]),
     Route("/api/v1/speedtest/lease", speedtest_lease, methods=["POST"]),
     Route("/api/v1/speedtest/lease/{lease}", speedtest_release, methods=["DELETE"]),
     Route("/api/v1/speedtest/ping", speedtest_ping),

@@ -146,7 +146,11 @@ def spec() -> dict:
                                 "receives agents' reports and serves compliance."},
         "components": {"securitySchemes": {
             "siteToken": {"type": "http", "scheme": "bearer",
-                          "description": "a site's token: writes that site's reports"},
+                          "description": "a site's token, or an enrolled PC's own host key "
+                                         "(which writes that PC's reports only)"},
+            "enrollmentSecret": {"type": "http", "scheme": "bearer",
+                                 "description": "a site's enrollment secret: only enrolls new "
+                                                "PCs; yte collector enrollment add"},
             "viewerToken": {"type": "http", "scheme": "bearer",
                             "description": "a viewer's token: reads its scope (province, "
                                            "district or site); yte collector viewer add"}},
@@ -163,6 +167,23 @@ def spec() -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/WindowsBatch"}}}},
                 "responses": {**ACCEPTED, **REFUSALS}}},
+            "/api/v1/enroll": {"post": {
+                "summary": "A new PC trades its site's enrollment secret for its own host key "
+                           "(then its reports need that key)",
+                "security": [{"enrollmentSecret": []}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["host_id", "hostname"],
+                    "properties": {"host_id": {"type": "string"},
+                                   "hostname": {"type": "string", "maxLength": 255}}}}}},
+                "responses": {
+                    "201": {"description": "enrolled: {status, site, host_id, host_key}, the "
+                                           "key shown once"},
+                    "400": _error("malformed request, naming the field"),
+                    "401": _error("unknown or revoked enrollment secret"),
+                    "403": _error("the site is at its host limit"),
+                    "409": _error("the host is enrolled already, or has reported before: an "
+                                  "operator allows it (yte collector key allow)"),
+                    "429": _error("too many enrollments for the site this minute")}}},
             "/api/v1/sites": {"get": {"summary": "Every site of the viewer's scope with its "
                                                  "result counts", "security": viewer,
                                       "responses": {"200": {"description": "sites"}, **unread}}},

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from yte_compliance.collector import log
 from yte_compliance.collector.config import CollectorConfig, Limits
 from yte_compliance.collector.derive import host_row
+from yte_compliance.collector.enroll import Enrollment
 from yte_compliance.collector.ingest import Busy, Ingestor
 from yte_compliance.collector.limits import RateLimiter
 from yte_compliance.collector.refusal import Refused
@@ -62,6 +63,7 @@ class Counters:
         self.rejected: dict[str, float] = {}
         # per site, from 0: an alert on its increase sees the first refusal
         self.new_hosts_refused: dict[str, float] = dict.fromkeys(sites, 0)
+        self.enrollments: dict[str, float] = dict.fromkeys(self.new_hosts_refused, 0)
 
     def result(self, name: str) -> None:
         with self._lock:
@@ -75,10 +77,15 @@ class Counters:
         with self._lock:
             self.new_hosts_refused[site] = self.new_hosts_refused.get(site, 0) + 1
 
+    def enrolled(self, site: str) -> None:
+        with self._lock:
+            self.enrollments[site] = self.enrollments.get(site, 0) + 1
+
     def snapshot(self) -> dict[str, dict[str, float]]:
         with self._lock:
             return {"results": dict(self.results), "rejected": dict(self.rejected),
-                    "new_hosts_refused": dict(self.new_hosts_refused)}
+                    "new_hosts_refused": dict(self.new_hosts_refused),
+                    "enrollments": dict(self.enrollments)}
 
 
 class Auth:
@@ -92,16 +99,34 @@ class Auth:
             t.token_id: (s.id, t) for s in sites.values() for t in s.tokens}
 
     def site_of(self, token: str) -> str | None:
+        found = self.credential(token)
+        return found[0] if found else None
+
+    def credential(self, token: str) -> tuple[str, str | None] | None:
+        """(site, None) for a site token; (site, host id) for a PC's own key."""
         tid = token_id_of(token)
         if tid is None:
             return None
         if tid in self._from_file:
             site, stored = self._from_file[tid]
-            return site if verify(token, stored) else None
+            return (site, None) if verify(token, stored) else None
         info = self.store.token(tid)
-        if info is None or info.site not in self.sites or not info.valid(self.clock()):
+        if info is not None:
+            if info.site not in self.sites or not info.valid(self.clock()):
+                return None
+            return (info.site, None) if verify(token, info.token) else None
+        key = self.store.host_key(tid)
+        if key is None or not key.active or key.site not in self.sites or key.token is None:
             return None
-        return info.site if verify(token, info.token) else None
+        return (key.site, key.host_id) if verify(token, key.token) else None
+
+    def enrollment_of(self, token: str) -> tuple[str, str] | None:
+        """(site, enrollment id) for a valid enrollment secret."""
+        tid = token_id_of(token)
+        info = self.store.enrollment(tid) if tid is not None else None
+        if info is None or info.revoked_at is not None or info.site not in self.sites:
+            return None
+        return (info.site, info.token.token_id) if verify(token, info.token) else None
 
     def viewer_of(self, token: str) -> Scope | None:
         tid = token_id_of(token)
@@ -130,15 +155,20 @@ class Reception:
         self.ingestor = Ingestor(store, fleet.accept, max_pending=limits.max_pending_reports)
 
     def authenticate(self, authorization: str) -> str:
+        """The site of a site token or of a PC's own key."""
+        return self.credential(authorization)[0]
+
+    def credential(self, authorization: str) -> tuple[str, str | None]:
+        """(site, the PC a host key is bound to, or None for a site token)."""
         token = _bearer(authorization)
         if token is None:
             raise Refused(401, "unauthorized", "thiếu mã xác thực của cơ sở",
                           "missing bearer site token (Authorization: Bearer …)")
-        site = self.auth.site_of(token)
-        if site is None:
+        found = self.auth.credential(token)
+        if found is None:
             raise Refused(401, "unauthorized", "mã xác thực không hợp lệ",
-                          "unknown, revoked or expired site token")
-        return site
+                          "unknown, revoked or expired site token or host key")
+        return found
 
     def _too_large(self) -> Refused:
         return Refused(413, "too_large", "báo cáo quá lớn",
@@ -190,13 +220,19 @@ class Reception:
             raise Refused(400, "invalid", "lô dữ liệu không hợp lệ", f"invalid batch: {e}",
                           field=e.field) from None
 
-    def admit(self, site: str, report: Report) -> HostRow:
-        """Every check that needs no disk, in order; the host's row to store, else Refused."""
+    def admit(self, site: str, report: Report, bound: str | None = None) -> HostRow:
+        """Every check that needs no disk, in order; the host's row to store, else Refused.
+        ``bound``: the PC a host key belongs to (None: a site token)."""
         limits = self.limits
         if report.site != site:
             raise Refused(403, "forbidden",
                           f"mã xác thực thuộc cơ sở {site}, không phải {report.site}",
                           f"this token belongs to site {site}, not {report.site}")
+        if bound is not None and report.host_id != bound:
+            raise Refused(403, "key_of_other_host",
+                          f"khoá này của máy {bound}, không phải {report.host_id}",
+                          f"this host key belongs to host {bound}, not {report.host_id}",
+                          field="host_id")
         now = self.clock()
         ahead = report.collected_at - now
         if ahead > limits.max_clock_skew_seconds:
@@ -222,17 +258,25 @@ class Reception:
                           f"site {site} already has {limit} hosts (expected_hosts in the "
                           "sites file, plus limits.new_host_margin): a new host id is "
                           "refused; existing hosts keep reporting")
+        if bound is None and self.enrolled(report.host_id):
+            raise Refused(403, "host_enrolled", f"máy {report.host_id} đã có khoá riêng",
+                          f"host {report.host_id} is enrolled: only its own host key "
+                          "reports for it")
         return host_row(report, site, now, self.world.sites[site].ipv6_prefixes)
+
+    def enrolled(self, host_id: str) -> bool:
+        key = self.auth.store.host_key_of(host_id)
+        return key is not None and key.active
 
     async def submit(self, authorization: str, declared: str, chunks: AsyncIterator[bytes],
                      client: str | None, *, windows: bool = False) -> Answer:
         """The answer to one submitted report (a Windows 7 batch with ``windows``)."""
         try:
-            site = self.authenticate(authorization)
+            site, bound = self.credential(authorization)
             body = await self.read_body(declared, chunks)
             # parsing is CPU-bound under the GIL: a thread hop would only add cost
             report = self.parse_batch(body) if windows else self.parse_json(body)
-            row = self.admit(site, report)
+            row = self.admit(site, report, bound)
             stored_body = (json.dumps(report.to_json_obj(), ensure_ascii=False) if windows
                            else body.decode("utf-8", errors="replace"))
             result = await self._store(Incoming(row, stored_body,
@@ -345,6 +389,7 @@ class Collector:
     reception: Reception
     reading: Reading
     clock: Callable[[], float]
+    enrollment: Enrollment
 
     def close(self) -> None:
         self.reception.ingestor.close()
@@ -373,5 +418,7 @@ def open_collector(cfg: CollectorConfig, clock: Callable[[], float] = time.time,
     counters = Counters(world.sites)
     reception = Reception(world, store, fleet, auth, cfg.limits, counters, clock, windows_batch)
     shown = exposition(fleet, counters.snapshot) if exposition else None
+    enrollment = Enrollment(world, store, fleet, cfg.limits, auth.enrollment_of,
+                            counters.enrolled, clock)
     return Collector(cfg, world, store, fleet, leases, counters, auth, reception,
-                     Reading(world, fleet, auth, shown), clock)
+                     Reading(world, fleet, auth, shown), clock, enrollment)

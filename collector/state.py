@@ -98,6 +98,12 @@ class Fleet:
                 self._dirty.add(old.site)
             self.generation += 1
 
+    def site_of_host(self, host_id: str) -> str | None:
+        """The site a host has reported into, if any (not yet forgotten)."""
+        with self._lock:
+            row = self._hosts.get(host_id)
+            return row.site if row else None
+
     def admits(self, site: str, host_id: str, limit: int) -> bool:
         """May ``host_id`` report into ``site``? A host the site has always may; a new one
         only while the site has fewer than ``limit`` hosts not yet forgotten."""

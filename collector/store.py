@@ -83,6 +83,26 @@ CREATE TABLE IF NOT EXISTS tokens (
     expires_at REAL,
     revoked_at REAL
 );
+CREATE TABLE IF NOT EXISTS enrollments (
+    token_id   TEXT PRIMARY KEY,
+    site       TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    salt       TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE TABLE IF NOT EXISTS host_keys (
+    host_id     TEXT PRIMARY KEY,
+    site        TEXT NOT NULL,
+    token_id    TEXT UNIQUE,          -- NULL: no key yet, enrollment allowed by an operator
+    salt        TEXT,
+    digest      TEXT,
+    enrolled_at REAL,
+    enrollment  TEXT,                 -- the enrollment secret's id that made this key
+    revoked_at  REAL,
+    may_enroll  INTEGER NOT NULL DEFAULT 0
+);
 """
 
 STORED, DUPLICATE, CONFLICT, FOREIGN = "stored", "duplicate", "conflict", "foreign"
@@ -152,6 +172,32 @@ class TokenInfo:
 
     def valid(self, now: float) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True)
+class EnrollmentInfo:
+    token: StoredToken
+    site: str
+    name: str
+    created_at: float
+    revoked_at: float | None
+
+
+@dataclass(frozen=True)
+class HostKeyInfo:
+    """One PC's own key (from enrollment), or an operator's leave for it to enroll."""
+
+    host_id: str
+    site: str
+    token: StoredToken | None  # None: no key (yet)
+    enrolled_at: float | None
+    enrollment: str | None
+    revoked_at: float | None
+    may_enroll: bool
+
+    @property
+    def active(self) -> bool:
+        return self.token is not None and self.revoked_at is None
 
 
 @dataclass(frozen=True)
@@ -377,6 +423,96 @@ class Store:
                 "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
                 (at, site, keep, at))
             return cur.rowcount
+
+    # ---- enrollment: secrets per site, and each enrolled PC's own key -----------
+
+    def add_enrollment(self, site: str, name: str, token: StoredToken,
+                       now: float | None = None) -> None:
+        with self._w_lock:
+            self._w.execute("INSERT INTO enrollments VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                            (token.token_id, site, name, token.salt, token.digest,
+                             now or time.time()))
+
+    _ENROLLMENT_COLUMNS = ("SELECT token_id, salt, digest, site, name, created_at, revoked_at "
+                           "FROM enrollments ")
+
+    def enrollment(self, token_id: str) -> EnrollmentInfo | None:
+        with self._r_lock:
+            r = self._r.execute(self._ENROLLMENT_COLUMNS + "WHERE token_id = ?",
+                                (token_id,)).fetchone()
+        return None if r is None else EnrollmentInfo(StoredToken(*r[:3]), *r[3:])
+
+    def enrollments(self) -> list[EnrollmentInfo]:
+        with self._r_lock:
+            rows = self._r.execute(self._ENROLLMENT_COLUMNS + "ORDER BY created_at").fetchall()
+        return [EnrollmentInfo(StoredToken(*r[:3]), *r[3:]) for r in rows]
+
+    def revoke_enrollment(self, token_id: str, now: float | None = None) -> bool:
+        with self._w_lock:
+            cur = self._w.execute("UPDATE enrollments SET revoked_at = ? WHERE token_id = ? "
+                                  "AND revoked_at IS NULL", (now or time.time(), token_id))
+            return cur.rowcount == 1
+
+    _KEY_COLUMNS = ("SELECT host_id, site, token_id, salt, digest, enrolled_at, enrollment, "
+                    "revoked_at, may_enroll FROM host_keys ")
+
+    @staticmethod
+    def _key(r: tuple) -> HostKeyInfo:
+        token = StoredToken(r[2], r[3], r[4]) if r[2] else None
+        return HostKeyInfo(r[0], r[1], token, r[5], r[6], r[7], bool(r[8]))
+
+    def host_key(self, token_id: str) -> HostKeyInfo | None:
+        with self._r_lock:
+            r = self._r.execute(self._KEY_COLUMNS + "WHERE token_id = ?", (token_id,)).fetchone()
+        return None if r is None else self._key(r)
+
+    def host_key_of(self, host_id: str) -> HostKeyInfo | None:
+        with self._r_lock:
+            r = self._r.execute(self._KEY_COLUMNS + "WHERE host_id = ?", (host_id,)).fetchone()
+        return None if r is None else self._key(r)
+
+    def host_keys(self, site: str | None = None) -> list[HostKeyInfo]:
+        with self._r_lock:
+            rows = self._r.execute(self._KEY_COLUMNS + "ORDER BY site, enrolled_at").fetchall()
+        return [k for k in map(self._key, rows) if site is None or k.site == site]
+
+    def enroll_host(self, site: str, host_id: str, token: StoredToken, enrollment: str,
+                    now: float | None = None) -> bool:
+        """The PC's key, unless it has one or had one (then only an operator's leave,
+        ``allow_enroll``, lets it enroll again). False when refused."""
+        with self._w_lock:
+            cur = self._w.execute(
+                "INSERT INTO host_keys VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0) "
+                "ON CONFLICT (host_id) DO UPDATE SET site = excluded.site, "
+                "token_id = excluded.token_id, salt = excluded.salt, "
+                "digest = excluded.digest, enrolled_at = excluded.enrolled_at, "
+                "enrollment = excluded.enrollment, revoked_at = NULL, may_enroll = 0 "
+                "WHERE host_keys.may_enroll = 1 AND host_keys.site = excluded.site",
+                (host_id, site, token.token_id, token.salt, token.digest, now or time.time(),
+                 enrollment))
+            return cur.rowcount == 1
+
+    def allow_enroll(self, site: str, host_id: str) -> None:
+        """An operator's leave for one PC to enroll (again): a PC that reported before
+        enrollment existed, or whose key was revoked. Its old key, if any, stops."""
+        with self._w_lock:
+            self._w.execute(
+                "INSERT INTO host_keys (host_id, site, may_enroll) VALUES (?, ?, 1) "
+                "ON CONFLICT (host_id) DO UPDATE SET may_enroll = 1, site = excluded.site, "
+                "revoked_at = coalesce(host_keys.revoked_at, ?)", (host_id, site, time.time()))
+
+    def revoke_host_key(self, host_id: str, now: float | None = None) -> bool:
+        with self._w_lock:
+            cur = self._w.execute("UPDATE host_keys SET revoked_at = ? WHERE host_id = ? "
+                                  "AND token_id IS NOT NULL AND revoked_at IS NULL",
+                                  (now or time.time(), host_id))
+            return cur.rowcount == 1
+
+    def active_keys(self, site: str) -> int:
+        with self._r_lock:
+            return self._r.execute("SELECT count(*) FROM host_keys WHERE site = ? AND "
+                                   "token_id IS NOT NULL AND revoked_at IS NULL",
+                                   (site,)).fetchone()[0]
 
     # ---- viewers -----------------------------------------------------------------
 

@@ -239,9 +239,15 @@ class _Counters:
             labels=["site"])
         for site, n in sorted(snap.get("new_hosts_refused", {}).items()):
             refused.add_metric([site], n)
+        enrolled = CounterMetricFamily(
+            "yte_collector_enrollments", "PCs enrolled with the site's enrollment secret "
+            "(each got a host key of its own).", labels=["site"])
+        for site, n in sorted(snap.get("enrollments", {}).items()):
+            enrolled.add_metric([site], n)
         yield results
         yield rejected
         yield refused
+        yield enrolled
 
 
 class Renderer:

@@ -80,9 +80,14 @@ class Outcome:
     dry_run: bool = False
 
 
-def agent_config(site: str, url: str, token: str, ca: str | None, spool: str) -> str:
+def agent_config(site: str, url: str, token: str, ca: str | None, spool: str,
+                 key: str | None = None) -> str:
+    """The agent's YAML; with ``key``, ``token`` is the site's enrollment secret, traded on
+    the first run for the PC's own key kept at ``key``."""
     lines = ["# Viết bởi / written by `yte deploy ssh`; chạy lại lệnh đó để đổi / rerun it to change.",
-             f"site: {site}", f"collector_url: {url}", f"token_file: {token}"]
+             f"site: {site}", f"collector_url: {url}"]
+    lines += ([f"enrollment_secret_file: {token}", f"key_file: {key}"] if key
+              else [f"token_file: {token}"])
     if ca:
         lines.append(f"ca_file: {ca}")
     lines.append(f"spool_dir: {spool}")
@@ -173,6 +178,7 @@ class _Steps:
 
     # where things go, and how a file is written: per platform
     config = token_path = ca_path = spool = ""
+    key_path: str | None = None  # where an enrolled PC keeps its own key
 
     def write(self, path: str, content: bytes, mode: int) -> None:
         raise NotImplementedError
@@ -225,14 +231,21 @@ class _Steps:
         from yte_compliance.agent.spool import SendError
 
         self.agent()
+        # the site's enrollment secret (<site>.enroll) when there is one: each PC then
+        # enrolls for its own key; else the site token (<site>.token)
+        secret = self.options.tokens_dir / f"{self.host.site}.enroll"
+        key = self.key_path if secret.exists() and self.key_path else None
         try:
-            token = read_token(self.options.tokens_dir / f"{self.host.site}.token")
+            token = read_token(secret if key else
+                               self.options.tokens_dir / f"{self.host.site}.token")
         except SendError as e:
             raise ssh.RemoteError(f"no token for site {self.host.site}: {e}") from None
         text = agent_config(self.host.site, self.options.collector_url, self.token_path,
-                            self.ca_path if self.options.ca_file else None, self.spool)
+                            self.ca_path if self.options.ca_file else None, self.spool, key)
         changed = self.file(self.config, text.encode(), 0o644, "cấu hình / config")
-        if self.file(self.token_path, (token + "\n").encode(), 0o600, "token"):
+        enrolled = key is not None and self.session.get(self.remote_path(key)) is not None
+        if not enrolled and self.file(self.token_path, (token + "\n").encode(), 0o600,
+                                      "token"):
             changed = True
             if not self.options.dry_run:
                 self.secure_token()
@@ -258,6 +271,7 @@ class _LinuxSteps(_Steps):
         self.at = at = self.options.layout
         self.config, self.token_path, self.ca_path = at.config, at.token, at.ca
         self.spool = f"{at.state}/spool"
+        self.key_path = f"{at.state}/host.key"
 
     def command(self, argv: list[str], timeout: float | None = None):
         r = self.run(argv, timeout=timeout or self.timeout)

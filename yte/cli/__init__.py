@@ -22,10 +22,12 @@ _GROUPS = {
     "deploy": ("yte_compliance.cli.remote", "deploy", "ssh"),
     "discover": ("yte_compliance.cli.discover", "discover", "discover"),
     "exporters": ("yte_compliance.cli.exporters", "exporters", None),
+    "package": ("yte_compliance.cli.package", "package", None),
     "report": ("yte_compliance.cli.report", "report", "report"),
 }
 # Each extra of pyproject.toml → the third-party modules it installs.
-EXTRAS = {"collector": ("uvicorn", "starlette", "prometheus_client", "openpyxl"),
+EXTRAS = {"collector": ("uvicorn", "starlette", "prometheus_client", "openpyxl", "jinja2",
+                        "markdown_it"),
           "report": ("jinja2", "weasyprint", "openpyxl"),
           "ssh": ("paramiko",),
           "discover": ("scapy",)}

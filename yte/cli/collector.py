@@ -266,3 +266,102 @@ def viewer_revoke(config_path: str, token_id: str) -> None:
     """Thu hồi mã xem ngay / revoke a viewer token at once, by its id."""
     _revoke(config_path, token_id, "revoke_viewer",
             "không có mã xem đang hiệu lực / no active viewer")
+
+
+@collector.group()
+def enrollment() -> None:
+    """Mã đăng ký máy của cơ sở / enrollment secrets: a PC trades one for its own key."""
+
+
+@enrollment.command("add")
+@config_option
+@click.argument("site")
+@click.option("--name", default="", help="what it is for (e.g. the package of 2026-12)")
+def enrollment_add(config_path: str, site: str, name: str) -> None:
+    """Tạo mã đăng ký cho SITE, in ra một lần / create an enrollment secret, printed once.
+
+    It can only add new PCs (each gets its own key); put it in the site's package
+    (`yte package windows`) or an agent's enrollment_secret_file."""
+    from yte_compliance.collector.tokens import new_token
+
+    store = _store(load_collector_config(config_path), site, create=True)
+    plain, stored = new_token()
+    store.add_enrollment(site, name or f"enrollment {stored.token_id}", stored)
+    store.close()
+    click.echo(plain)
+    click.echo(f"(chỉ hiển thị một lần; lưu dạng băm / shown once; stored hashed as id "
+               f"{stored.token_id})", err=True)
+
+
+@enrollment.command("list")
+@config_option
+def enrollment_list(config_path: str) -> None:
+    """Các mã đăng ký và số máy mỗi mã đã đăng ký / secrets and the PCs each enrolled."""
+    store = _store(load_collector_config(config_path))
+    keys = store.host_keys()
+    click.echo(f"{'id':<14}{'site':<20}{'name':<28}{'created':<18}{'PCs':>5}  state")
+    for e in store.enrollments():
+        n = sum(1 for k in keys if k.enrollment == e.token.token_id)
+        state = "revoked" if e.revoked_at else "active"
+        click.echo(f"{e.token.token_id:<14}{e.site:<20}{e.name[:27]:<28}"
+                   f"{_when(e.created_at):<18}{n:>5}  {state}")
+    store.close()
+
+
+@enrollment.command("revoke")
+@config_option
+@click.argument("token_id")
+def enrollment_revoke(config_path: str, token_id: str) -> None:
+    """Thu hồi mã đăng ký; máy đã đăng ký vẫn báo cáo / revoke a secret; enrolled PCs
+    keep their keys."""
+    _revoke(config_path, token_id, "revoke_enrollment",
+            "không có mã đăng ký đang hiệu lực / no active enrollment secret")
+
+
+@collector.group()
+def key() -> None:
+    """Khoá riêng của từng máy / each enrolled PC's own key."""
+
+
+@key.command("list")
+@config_option
+@click.argument("site", required=False)
+def key_list(config_path: str, site: str | None) -> None:
+    """Các máy đã đăng ký / enrolled PCs: when, with which secret, and their state."""
+    store = _store(load_collector_config(config_path), site)
+    click.echo(f"{'host':<18}{'site':<20}{'enrolled':<18}{'by secret':<14}state")
+    for k in store.host_keys(site):
+        state = ("may enroll" if k.may_enroll else "revoked" if k.revoked_at
+                 else "active" if k.token else "—")
+        click.echo(f"{k.host_id:<18}{k.site:<20}{_when(k.enrolled_at):<18}"
+                   f"{k.enrollment or '—':<14}{state}")
+    store.close()
+
+
+@key.command("revoke")
+@config_option
+@click.argument("host_id")
+def key_revoke(config_path: str, host_id: str) -> None:
+    """Thu hồi khoá của một máy ngay / revoke one PC's key at once (its reports are
+    refused; `key allow` lets it enroll again)."""
+    _revoke(config_path, host_id, "revoke_host_key", "không có khoá đang hiệu lực / no "
+            "active key for host")
+
+
+@key.command("allow")
+@config_option
+@click.argument("site")
+@click.argument("host_id")
+def key_allow(config_path: str, site: str, host_id: str) -> None:
+    """Cho một máy đăng ký (lại) / let one PC enroll (again): one that reported before
+    enrollment, or whose key was revoked. Its old key stops at once."""
+    store = _store(load_collector_config(config_path), site)
+    store.allow_enroll(site, host_id)
+    store.close()
+    click.echo(f"{host_id} có thể đăng ký với mã của {site} / may enroll with {site}'s secret")
+
+
+def _when(ts: float | None) -> str:
+    import datetime as dt
+
+    return "—" if ts is None else dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 REPORTS_PATH = "/api/v1/reports"
+ENROLL_PATH = "/api/v1/enroll"  # a site's enrollment secret for a PC's own key
 IPV6_LARGE_PATH = "/api/v1/ipv6/large"
 # The IPv6 path-MTU check: more than IPv6's 1,280-byte minimum MTU, so a broken path MTU
 # (packet-too-big dropped) loses the answer while small packets still pass.
