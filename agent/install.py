@@ -30,6 +30,16 @@ class Plan:
         return "\n".join(out + self.notes)
 
 
+def task_xml(exe: str, arguments: str, interval_seconds: float, jitter_seconds: float) -> str:
+    """The scheduled task (runs as SYSTEM at boot and every interval, randomly delayed)."""
+    from xml.sax.saxutils import escape
+
+    return config_text("windows/yte-agent-task.xml").format(
+        exe=escape(exe), arguments=escape(arguments),
+        interval_minutes=max(1, round(interval_seconds / 60)),
+        jitter_minutes=max(1, round(jitter_seconds / 60)))
+
+
 def install_plan(platform: str, *, config: str, exe: str, interval_seconds: float,
                  jitter_seconds: float, state_dir: str = "/var/lib/yte") -> Plan:
     if platform == "linux":
@@ -39,10 +49,8 @@ def install_plan(platform: str, *, config: str, exe: str, interval_seconds: floa
                     [["systemctl", "daemon-reload"],
                      ["systemctl", "enable", "--now", "yte-agent.service"]])
     if platform == "windows":
-        xml = config_text("windows/yte-agent-task.xml")
-        xml = xml.format(exe=exe, config=config,
-                         interval_minutes=max(1, round(interval_seconds / 60)),
-                         jitter_minutes=max(1, round(jitter_seconds / 60)))
+        xml = task_xml(exe, f'agent run --once --config "{config}"', interval_seconds,
+                       jitter_seconds)
         task_file = str(PureWindowsPath(config).parent / "yte-agent-task.xml")
         return Plan("windows", {task_file: xml},
                     [["schtasks", "/Create", "/TN", TASK_NAME, "/XML", task_file, "/F"],

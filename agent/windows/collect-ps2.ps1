@@ -1,18 +1,40 @@
-# yte-compliance for Windows 7 (PowerShell 2.0, .NET 3.5): gathers the same sources as
-# collect.ps1 through WMI and COM, and posts them as a batch to the collector, which
-# parses them with the agent's own parsers (POST /api/v1/windows-batches).
-# Reports that cannot be sent wait in %ProgramData%\yte\spool and go first next time.
+# yte-compliance for every Windows from 7 to 11 and Server 2008 R2 to 2025 (PowerShell 2.0
+# and later, .NET 3.5+): gathers the same sources as collect.ps1 through WMI and COM, and
+# posts them as a batch to the collector, which parses them with the agent's own parsers
+# (POST /api/v1/windows-batches). No Python on the PC (docs/deploy-windows.md).
+# Reports that cannot be sent wait in %ProgramData%\yte\spool and go first next time; while
+# the collector cannot be reached, sending backs off (1 minute doubling to 6 hours).
+#   the package (`yte package windows`): its scheduled task runs
+#     powershell -ExecutionPolicy Bypass -File yte-agent.ps1 -ConfigFile agent.cfg
+#   agent.cfg holds site= and collector=; on the first run the PC trades the site's
+#   enrollment secret (%ProgramData%\yte\enroll.secret) for its own key (host.key)
+#   by hand, with a site token:
 #   powershell -ExecutionPolicy Bypass -File collect-ps2.ps1 -Collector https://yte.soyte.example.vn:8746 `
 #              -TokenFile C:\ProgramData\yte\token -Site tyt-xa-a
 #   powershell -File collect-ps2.ps1 -Print          # the batch to stdout (UTF-8), nothing sent
 #   powershell -File collect-ps2.ps1 -Capture D:\case  # a fixture folder for the project's tests
 # Only PowerShell 2.0 constructs: tests/unit/test_powershell.py refuses any later one.
-param([string]$Collector, [string]$TokenFile, [string]$Site, [switch]$Print, [string]$Capture)
+param([string]$Collector, [string]$TokenFile, [string]$Site, [switch]$Print, [string]$Capture,
+      [string]$ConfigFile)
 $ErrorActionPreference = 'Stop'
-$AgentVersion = 'ps2-0.2.0'
+$AgentVersion = 'ps2-0.3.0'
 $Utf8 = New-Object Text.UTF8Encoding $false
 $Home_ = Join-Path $env:ProgramData 'yte'
 if (-not (Test-Path $Home_)) { New-Item -ItemType Directory -Path $Home_ | Out-Null }
+$KeyFile = Join-Path $Home_ 'host.key'
+$EnrollFile = Join-Path $Home_ 'enroll.secret'
+$BackoffFile = Join-Path $Home_ 'backoff'
+if ($ConfigFile) {   # key=value lines, written by the package (yte package windows)
+  foreach ($line in [IO.File]::ReadAllLines($ConfigFile, $Utf8)) {
+    $pair = $line.Split([char[]]'=', 2)
+    if ($pair.Count -ne 2 -or $line.StartsWith('#')) { continue }
+    $value = $pair[1].Trim()
+    switch ($pair[0].Trim()) {
+      'site' { $Site = $value }
+      'collector' { $Collector = $value }
+    }
+  }
+}
 
 function Write-YteLog([string]$text) {
   $line = (Get-Date).ToUniversalTime().ToString('o') + ' ' + $text + "`r`n"
@@ -145,7 +167,20 @@ $sources['os_disk'] = {
 }
 $sources['antivirus'] = { Get-WmiObject -Namespace 'root\SecurityCenter2' -Class AntiVirusProduct |
                           Select-Object 'displayName', 'productState', 'pathToSignedProductExe' }
-$sources['defender'] = { throw 'Windows 7: Defender is antispyware only; antivirus comes from Security Center' }
+# Windows 8 and later, Server 2016 and later (no Security Center on Server): Defender's own
+# WMI class, which Get-MpComputerStatus reads; Windows 7 has none (Defender there is
+# antispyware only) and says so by the namespace's error
+$sources['defender'] = {
+  foreach ($mp in @(Get-WmiObject -Namespace 'root\Microsoft\Windows\Defender' -Class 'MSFT_MpComputerStatus')) {
+    $updated = $null
+    if ($mp.AntivirusSignatureLastUpdated) {
+      $updated = [Management.ManagementDateTimeConverter]::ToDateTime([string]$mp.AntivirusSignatureLastUpdated)
+    }
+    Row @{ AMRunningMode = $mp.AMRunningMode; AMServiceEnabled = $mp.AMServiceEnabled
+           AntivirusEnabled = $mp.AntivirusEnabled; RealTimeProtectionEnabled = $mp.RealTimeProtectionEnabled
+           AntivirusSignatureAge = $mp.AntivirusSignatureAge; AntivirusSignatureLastUpdated = $updated }
+  }
+}
 $sources['av_services'] = { Get-Service -ErrorAction SilentlyContinue -Name 'ekrn', 'AVP*', 'BkavService', 'BkavProService',
                               'ntrtscan', 'TmListen', 'SepMasterService', 'CmcAvService', 'MsMpSvc' |
                             Select-Object 'Name', 'DisplayName', @{n='Status'; e={ [string]$_.Status }} }
@@ -227,29 +262,93 @@ if (-not $transport.Tls12) {
   Write-YteLog 'không gửi được: máy thu thập yêu cầu TLS 1.2; báo cáo được giữ trong spool / not sent: the collector requires TLS 1.2; reports stay in the spool (docs/deploy-windows.md)'
   return
 }
-$token = ([IO.File]::ReadAllText($TokenFile)).Trim()
-foreach ($pending in @(Get-ChildItem $spool -Filter '*.json' | Sort-Object Name)) {
+
+function Get-YteNow {
+  return [long]((Get-Date).ToUniversalTime() - (New-Object DateTime 1970, 1, 1, 0, 0, 0, ([DateTimeKind]::Utc))).TotalSeconds
+}
+# While the collector cannot be reached, wait longer between tries: 1 minute doubling up
+# to 6 hours, a random part so that a site's PCs do not all come back at once
+$failures = 0; $notBefore = 0
+if (Test-Path $BackoffFile) {
+  $state = ([IO.File]::ReadAllText($BackoffFile)).Trim().Split(' ')
+  $failures = [int]$state[0]; $notBefore = [long]$state[1]
+}
+if ((Get-YteNow) -lt $notBefore) { return }   # the report waits in the spool
+function Set-YteBackoff([bool]$failed) {
+  if (-not $failed) { if (Test-Path $BackoffFile) { Remove-Item -Force $BackoffFile }; return }
+  $n = $failures + 1
+  $wait = [Math]::Min(21600, 60 * [Math]::Pow(2, [Math]::Min($n - 1, 9)))
+  $wait = [long]($wait * (0.75 + 0.5 * (New-Object Random).NextDouble()))
+  [IO.File]::WriteAllText($BackoffFile, [string]$n + ' ' + [string]((Get-YteNow) + $wait), $Utf8)
+}
+
+function Send-YteJson([string]$path, [string]$token, [string]$body) {
   $client = New-Object Net.WebClient
   $client.Headers.Add('Authorization', 'Bearer ' + $token)
   $client.Headers.Add('Content-Type', 'application/json')
   $client.Encoding = [Text.Encoding]::UTF8
+  return $client.UploadString($Collector.TrimEnd('/') + $path, $body)
+}
+function Get-YteHttpStatus($exception) {
+  # a .NET method's WebException reaches PowerShell wrapped (MethodInvocationException):
+  # its response, and the HTTP status, are on an inner exception
+  $e = $exception
+  while ($e -ne $null -and -not ($e -is [Net.WebException])) { $e = $e.InnerException }
+  if ($e -ne $null -and $e.Response -ne $null) { return [int]$e.Response.StatusCode }
+  return 0
+}
+function Protect-YteFile([string]$path) {
+  # SYSTEM and Administrators only, named by SID: the names differ by Windows language
+  & icacls $path /inheritance:r /grant:r '*S-1-5-18:F' '*S-1-5-32-544:F' | Out-Null
+}
+
+# The credential: this PC's own key; on the first run, the site's enrollment secret is
+# traded for it (POST /api/v1/enroll) and then deleted; else a site token (-TokenFile).
+function Get-YteCredential {
+  if (Test-Path $KeyFile) { return ([IO.File]::ReadAllText($KeyFile)).Trim() }
+  if (-not (Test-Path $EnrollFile)) {
+    if ($TokenFile) { return ([IO.File]::ReadAllText($TokenFile)).Trim() }
+    Write-YteLog 'không có khoá, mã đăng ký hay mã cơ sở / no host key, enrollment secret or site token'
+    return $null
+  }
+  $request = New-Object Collections.Specialized.OrderedDictionary
+  $request['host_id'] = Get-YteHostId
+  $request['hostname'] = $env:COMPUTERNAME
   try {
-    [void]$client.UploadString($Collector.TrimEnd('/') + '/api/v1/windows-batches', [IO.File]::ReadAllText($pending.FullName))
+    $answer = Send-YteJson '/api/v1/enroll' ([IO.File]::ReadAllText($EnrollFile)).Trim() (ConvertTo-YteJson $request)
+  } catch {
+    Write-YteLog ('chưa đăng ký được / not enrolled (' + (Get-YteHttpStatus $_.Exception) + '): ' + [string]$_.Exception.Message)
+    return $null
+  }
+  $found = [regex]::Match($answer, '"host_key"\s*:\s*"([A-Za-z0-9_-]+)"')
+  if (-not $found.Success) { Write-YteLog 'enrollment answer without host_key'; return $null }
+  $key = $found.Groups[1].Value
+  [IO.File]::WriteAllText($KeyFile + '.new', $key, $Utf8)
+  Protect-YteFile ($KeyFile + '.new')
+  Move-Item -Force ($KeyFile + '.new') $KeyFile
+  Remove-Item -Force $EnrollFile   # enrolled: the secret is of no more use on this PC
+  Write-YteLog 'đã đăng ký, khoá riêng của máy đã lưu / enrolled, the host key is kept'
+  return $key
+}
+
+$token = Get-YteCredential
+if ($token -eq $null) { Set-YteBackoff $true; return }
+$failed = $false
+foreach ($pending in @(Get-ChildItem $spool -Filter '*.json' | Sort-Object Name)) {
+  try {
+    [void](Send-YteJson '/api/v1/windows-batches' $token ([IO.File]::ReadAllText($pending.FullName)))
     Remove-Item $pending.FullName
   } catch {
-    # a .NET method's WebException reaches PowerShell wrapped (MethodInvocationException):
-    # its response, and the HTTP status, are on an inner exception
-    $e = $_.Exception
-    while ($e -ne $null -and -not ($e -is [Net.WebException])) { $e = $e.InnerException }
-    $code = 0
-    if ($e -ne $null -and $e.Response -ne $null) { $code = [int]$e.Response.StatusCode }
+    $code = Get-YteHttpStatus $_.Exception
     if ($code -ge 400 -and $code -lt 500 -and $code -ne 408 -and $code -ne 429) {
       $rejected = Join-Path $spool 'rejected'; if (-not (Test-Path $rejected)) { New-Item -ItemType Directory $rejected | Out-Null }
       Move-Item -Force $pending.FullName $rejected
       Write-YteLog ('bị từ chối / rejected (' + $code + '): ' + $pending.Name)
-    } else {   # unreachable: keep the spool, try again next run
+    } else {   # unreachable: keep the spool, try again after the backoff
       Write-YteLog ('chưa gửi được / not sent: ' + [string]$_.Exception.Message)
+      $failed = $true
       break
     }
   }
 }
+Set-YteBackoff $failed
