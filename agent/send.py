@@ -103,6 +103,7 @@ def credential(cfg, host_id: str, hostname: str) -> str:
         if cfg.token_file is None:
             raise SendError("no token_file, key_file or enrollment_secret_file", retry=False)
         return read_token(cfg.token_file)
+    key_file.parent.mkdir(parents=True, exist_ok=True)  # before the key exists to lose
     answer = call_collector(cfg.collector_url, read_token(secret_file), "POST", ENROLL_PATH,
                             {"host_id": host_id, "hostname": hostname},
                             ca_file=str(cfg.ca_file) if cfg.ca_file else None,

@@ -156,6 +156,13 @@ def alert_rules(targets: Iterable[Target], public_url: str = EXAMPLE_PUBLIC_URL,
                      + _query(SITE_HOSTS, '$labels.site "fresh"', "humanize")
                      + "; báo cáo từ máy mới bị từ chối trong 1 giờ / new-PC reports refused "
                        "in the last hour: {{ $value | humanize }}"),
+        _fixed_alert("YteSiteEnrollments",
+                     f"(increase(yte_collector_enrollments_total[1d]) > 0) {JOIN}", "5m",
+                     "info", "{{ $labels.name }}: có máy mới đăng ký",
+                     "{{ $labels.name }}: new PCs enrolled", public_url, "site",
+                     "Máy mới đăng ký trong 24 giờ / PCs enrolled in the last day: "
+                     "{{ $value | humanize }}; máy đang báo cáo / PCs reporting now: "
+                     + _query(SITE_HOSTS, '$labels.site "fresh"', "humanize")),
         _fixed_alert("YteWaiverExpired",
                      f"(yte_site_waiver_expiry_timestamp_seconds < time()) {JOIN}", "10m",
                      "warning", "{{ $labels.name }}: miễn trừ {{ $labels.check }} "

@@ -301,3 +301,44 @@ def test_deploy_installs_reports_and_changes_nothing_the_second_time(tmp_path):
     assert "nothing to change" in second.stdout, second.stdout
     assert second.returncode == 0
     assert db.execute("SELECT count(*) FROM reports").fetchone()[0] == 1  # nothing re-sent
+
+
+def test_deploy_with_the_site_enrollment_secret_gives_the_host_its_own_key(tmp_path):
+    """`<site>.enroll` in the tokens folder: the host enrolls on its first report, keeps
+    its key (0600) and drops the secret; the second deploy leaves both alone."""
+    from click.testing import CliRunner
+
+    from yte_compliance.cli import main as yte_cli
+
+    server = Sshd(tmp_path / "sshd").start()
+    root = tmp_path / "host-root"
+    bed = make_bed(tmp_path / "collector")
+    added = CliRunner().invoke(yte_cli, ["collector", "enrollment", "add", "bv-tinh", "-c",
+                                         str(bed.config)])
+    assert added.exit_code == 0, added.output
+    tokens = tmp_path / "tokens"
+    tokens.mkdir()
+    (tokens / "bv-tinh.enroll").write_text(added.stdout.strip())
+    (tokens / "bv-tinh.enroll").chmod(0o600)
+    try:
+        known = tmp_path / "known_hosts"
+        known.write_text(server.known_hosts_line())
+        inv = _one_host_inventory(tmp_path, server, known)
+        inv.write_text(inv.read_text() + f"collector:\n  url: {bed.url}\n  tokens_dir: {tokens}\n")
+        args = ["deploy", "ssh", "-i", str(inv), "--root", str(root)]
+        with serving(bed.config):
+            first = yte(*args)
+            assert first.returncode == 0, first.stdout + first.stderr
+            second = yte(*args)
+    finally:
+        server.stop()
+    assert "first report received by the collector" in first.stdout
+    config = (root / "etc/yte/agent.yaml").read_text()
+    assert f"enrollment_secret_file: {root}/etc/yte/token" in config
+    assert f"key_file: {root}/var/lib/yte/host.key" in config and "token_file" not in config
+    key = root / "var/lib/yte/host.key"
+    assert key.stat().st_mode & 0o777 == 0o600 and not (root / "etc/yte/token").exists()
+    db = sqlite3.connect(bed.folder / "collector.db")
+    (host,) = db.execute("SELECT host_id FROM host_keys WHERE revoked_at IS NULL").fetchone()
+    assert db.execute("SELECT host_id, site FROM hosts").fetchall() == [(host, "bv-tinh")]
+    assert "nothing to change" in second.stdout, second.stdout

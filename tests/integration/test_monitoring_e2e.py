@@ -137,6 +137,17 @@ def province(tmp_path):
                 token=bed.tokens["bv-tinh"])[0] == 403
     prom.wait_for('yte_collector_new_hosts_refused_total{site="bv-tinh"} > 0', bool)
     prom.wait_for('increase(yte_collector_new_hosts_refused_total[1h]) > 0', bool)
+    # one PC enrolls with the station's secret, once the counter was seen at 0
+    from yte_compliance.collector.store import Store
+    from yte_compliance.collector.tokens import new_token
+
+    secret, stored = new_token()
+    store = Store(bed.folder / "collector.db")
+    store.add_enrollment("tyt-xa-a", "e2e", stored)
+    store.close()
+    assert http("POST", bed.url + "/api/v1/enroll", {"host_id": "h-a3", "hostname": "TYT-PC03"},
+                token=secret)[0] == 201
+    prom.wait_for('increase(yte_collector_enrollments_total[1d]) > 0', bool)
     yield bed, prom
     prom.stop()
     stop()

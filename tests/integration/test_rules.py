@@ -123,6 +123,14 @@ def promtool_tests(rules: list[dict]) -> list[dict]:
                                  name=INFO["name"])
             scenario["alert_rule_test"][2]["eval_time"] = "75m"
             tests.append(scenario)
+        elif name == "YteSiteEnrollments":
+            # one PC enrolled at minute 1 (a stolen secret would show as many)
+            series = [info, ('yte_collector_enrollments_total{site="s1"}', "0 1x{long}"),
+                      ('yte_site_hosts{site="s1",state="fresh"}', "3x{long}")]
+            scenario = _scenario(series, rule, {**base}, figure="3", value="1",
+                                 name=INFO["name"])
+            scenario["alert_rule_test"][2]["eval_time"] = f"{24 * 60 + 15}m"
+            tests.append(scenario)
         elif name in ("YteWaiverExpired", "YteWaiverExpiringSoon"):
             # renewed far ahead, then the expiry is past (or 10 days ahead), then renewed
             soon = {"YteWaiverExpired": "0", "YteWaiverExpiringSoon": str(10 * 86400)}[name]
