@@ -5,14 +5,53 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 
 from yte_compliance.checks.policy import Policy
 from yte_compliance.checks.targets import Target, in_force
-from yte_compliance.collector.derive import host_row
+from yte_compliance.collector.derive import derive, host_row
 from yte_compliance.collector.sites import Site
 from yte_compliance.collector.state import SiteView, evaluate_view
-from yte_compliance.collector.store import HostRow, Measurement, SeenDevice, Store
+from yte_compliance.collector.store import (
+    HostRow,
+    Incoming,
+    Measurement,
+    SeenDevice,
+    Store,
+    StoredReport,
+)
 from yte_compliance.core.report import parse_report
+
+
+def row_of(r: StoredReport, ipv6_prefixes: tuple[str, ...]) -> HostRow:
+    """The host's state as that report gave it: what ingest stored, derived again."""
+    state = r.state
+    notes = (state["probes"].get("ipv6") or {}).get("notes")
+    return HostRow(host_id=r.host_id, site=r.site, hostname=state["hostname"],
+                   platform=state["platform"], agent_version=state["agent_version"],
+                   source=state["source"], report_id=r.report_id,
+                   collected_at=r.collected_at, received_at=r.received_at,
+                   facts=derive(state["facts"], ipv6_prefixes, notes), probes=state["probes"])
+
+
+def migrate_v1(store: Store, say: Callable[[str], None] = lambda _: None) -> int:
+    """Convert a store of the first layout (every body in `reports`) to the log and
+    states, then drop the old table; the number of reports converted."""
+    done = 0
+    for batch in store.legacy_reports():
+        items = []
+        for site, received_at, sha, body in batch:
+            report = parse_report(json.loads(body))
+            items.append(Incoming(host_row(report, site, received_at, ()), body, sha))
+        results = store.ingest_batch(items, history_only=True)
+        bad = [r for r in results if isinstance(r, Exception)]
+        if bad:
+            raise bad[0]
+        done += len(items)
+        say(f"đã chuyển / converted {done} reports")
+    if done:
+        store.drop_legacy_reports()
+    return done
 
 
 def views_as_of(store: Store, sites: dict[str, Site], targets: dict[str, Target],
@@ -22,11 +61,9 @@ def views_as_of(store: Store, sites: dict[str, Site], targets: dict[str, Target]
     """Each site judged at ``as_of`` with the targets in force that day. A device counts
     when discovery had seen it by then and still saw it within the window before."""
     rows: dict[str, list[HostRow]] = {s: [] for s in sites}
-    for site, received_at, body in store.reports_as_of(as_of):
-        if site not in sites:
-            continue
-        r = parse_report(json.loads(body))
-        rows[site].append(host_row(r, site, received_at, sites[site].ipv6_prefixes))
+    for r in store.states_as_of(as_of):
+        if r.site in sites:
+            rows[r.site].append(row_of(r, sites[r.site].ipv6_prefixes))
     window: dict[str, list[Measurement]] = {s: [] for s in sites}
     for m in store.measurements_between(as_of - bandwidth_window, as_of):
         if m.site in window:

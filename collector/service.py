@@ -24,6 +24,7 @@ from yte_compliance.collector import log
 from yte_compliance.collector.config import CollectorConfig, Limits
 from yte_compliance.collector.derive import host_row
 from yte_compliance.collector.enroll import Enrollment
+from yte_compliance.collector.history import migrate_v1
 from yte_compliance.collector.ingest import Busy, Ingestor
 from yte_compliance.collector.limits import RateLimiter
 from yte_compliance.collector.refusal import Refused
@@ -406,6 +407,9 @@ def open_collector(cfg: CollectorConfig, clock: Callable[[], float] = time.time,
     world = load_world(cfg)
     cfg.database.parent.mkdir(parents=True, exist_ok=True)
     store = Store(cfg.database)
+    converted = migrate_v1(store)
+    if converted:
+        log.event("store_converted", reports=converted, database=str(cfg.database))
     bw = cfg.bandwidth
     fleet = Fleet(store, world.sites, world.targets, world.policy,
                   stale_after=cfg.stale_after_seconds, forget_after=cfg.forget_after_seconds,

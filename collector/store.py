@@ -1,18 +1,25 @@
-"""SQLite store (WAL): every report as received, the latest state per host, site tokens.
+"""SQLite store (WAL): every report acknowledged, the latest state per host, tokens.
 
 The only module that speaks SQL. Reports are written in batches by one writer (group
 commit, `synchronous=FULL`): a report is acknowledged only after the transaction that
-holds it is on disk. Its id is the primary key, so a retried report is never stored
-twice; the body's SHA-256 tells a retry from a reused id with other content.
+holds it is on disk. History keeps facts, not copies: each report is one compact log row
+(its id, host, times, the body's hash, the state it carried) and each distinct state of a
+host is stored once, compressed, with the body of the first report that carried it. Its
+id is the log's key, so a retried report is never stored twice; the body's hash tells a
+retry from a reused id with other content. A store of the first layout (every body kept)
+is converted when it is opened (migrate_v1).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import threading
 import time
+import uuid
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,17 +28,32 @@ from typing import Any
 from yte_compliance.collector.tokens import StoredToken
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS reports (
-    report_id    TEXT PRIMARY KEY,
-    site         TEXT NOT NULL,
-    host_id      TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS host_ids (
+    id      INTEGER PRIMARY KEY,
+    host_id TEXT NOT NULL UNIQUE
+);
+-- each distinct state a host reported (site, names, facts, probe outcomes), once: most
+-- reports repeat the previous one; with the first report's body as received (zlib)
+CREATE TABLE IF NOT EXISTS states (
+    id     INTEGER PRIMARY KEY,
+    host   INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    site   TEXT NOT NULL,
+    state  BLOB NOT NULL,
+    body   BLOB NOT NULL,
+    UNIQUE (host, digest)
+);
+-- every acknowledged report, compactly: its id (16 bytes for a UUID), host, times, the
+-- body's hash (a retry, or a reused id with other content) and the state it carried
+CREATE TABLE IF NOT EXISTS log (
+    report_id    PRIMARY KEY,
+    host         INTEGER NOT NULL,
     collected_at REAL NOT NULL,
     received_at  REAL NOT NULL,
-    body_sha256  TEXT NOT NULL,
-    body         TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reports_by_host ON reports (host_id, collected_at);
-CREATE INDEX IF NOT EXISTS reports_by_site ON reports (site, collected_at);
+    sha          BLOB NOT NULL,
+    state        INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS log_by_host ON log (host, collected_at);
 CREATE TABLE IF NOT EXISTS hosts (
     host_id      TEXT PRIMARY KEY,
     site         TEXT NOT NULL,
@@ -156,6 +178,63 @@ class SeenDevice:
 
 
 @dataclass(frozen=True)
+class StoredReport:
+    """A report as history keeps it: its log entry and the state it carried."""
+
+    host_id: str
+    report_id: str
+    collected_at: float
+    received_at: float
+    site: str
+    state: dict[str, Any]  # state_of(): what the report said, derived facts aside
+
+
+# facts the collector derives from the others (collector/derive.py): not stored, derived
+# again when history is read (with the site's prefixes of that day)
+DERIVED_FACTS = frozenset({"ipv6.site_prefix_address", "ipv6.ready", "ipv6.failing_step"})
+
+
+def state_of(row: HostRow) -> dict[str, Any]:
+    """What a report said that history needs, without what changes every time (its id,
+    its times, how long each probe took)."""
+    return {"site": row.site, "hostname": row.hostname, "platform": row.platform,
+            "agent_version": row.agent_version, "source": row.source,
+            "facts": {k: v for k, v in row.facts.items() if k not in DERIVED_FACTS},
+            "probes": row.probes}
+
+
+def report_key(report_id: str) -> bytes | str:
+    """A UUID as its 16 bytes (a BLOB), any other id as its text (never equal to a BLOB)."""
+    try:
+        if str(uuid.UUID(report_id)) == report_id:
+            return uuid.UUID(report_id).bytes
+    except ValueError:
+        pass
+    return report_id
+
+
+def report_text(key: bytes | str) -> str:
+    return str(uuid.UUID(bytes=key)) if isinstance(key, bytes) else key
+
+
+def _sha(hex_digest: str) -> bytes:
+    """The body's SHA-256 (hex), its first 16 bytes kept: enough to tell a retry from
+    other content under the same id. Any other text (tools and tests) is hashed."""
+    try:
+        return bytes.fromhex(hex_digest)[:16]
+    except ValueError:
+        return hashlib.sha256(hex_digest.encode()).digest()[:16]
+
+
+def _host_number(db: sqlite3.Connection, host_id: str) -> int:
+    found = db.execute("SELECT id FROM host_ids WHERE host_id = ?", (host_id,)).fetchone()
+    if found is not None:
+        return found[0]
+    cur = db.execute("INSERT INTO host_ids (host_id) VALUES (?)", (host_id,))
+    return cur.lastrowid or 0
+
+
+@dataclass(frozen=True)
 class Incoming:
     row: HostRow
     body: str
@@ -246,9 +325,11 @@ class Store:
 
     # ---- reports -----------------------------------------------------------------
 
-    def ingest_batch(self, items: Sequence[Incoming]) -> list[str | Exception]:
+    def ingest_batch(self, items: Sequence[Incoming], *, history_only: bool = False
+                     ) -> list[str | Exception]:
         """One transaction for the whole batch; per item: stored, duplicate, conflict,
-        foreign (the host belongs to another site), or the error that item alone met."""
+        foreign (the host belongs to another site), or the error that item alone met.
+        ``history_only``: the log and states alone (a migration of old reports)."""
         results: list[str | Exception] = []
         with self._w_lock:
             db = self._w
@@ -259,7 +340,7 @@ class Store:
                     # value SQLite cannot store) is undone alone; the others commit
                     db.execute("SAVEPOINT one")
                     try:
-                        results.append(self._ingest_one(db, item))
+                        results.append(self._ingest_one(db, item, history_only))
                     except (sqlite3.Error, ValueError) as e:  # UnicodeError is a ValueError
                         db.execute("ROLLBACK TO one")
                         results.append(e)
@@ -275,19 +356,33 @@ class Store:
         return self.ingest_batch([Incoming(row, body, body_sha256)])[0] == STORED
 
     @staticmethod
-    def _ingest_one(db: sqlite3.Connection, item: Incoming) -> str:
+    def _ingest_one(db: sqlite3.Connection, item: Incoming, history_only: bool = False) -> str:
         row = item.row
         owner = db.execute("SELECT site FROM hosts WHERE host_id = ?", (row.host_id,)).fetchone()
-        if owner is not None and owner[0] != row.site:
+        if owner is not None and owner[0] != row.site and not history_only:
             return FOREIGN  # a host stays in the site that enrolled it (see move_host)
-        cur = db.execute(
-            "INSERT OR IGNORE INTO reports VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (row.report_id, row.site, row.host_id, row.collected_at, row.received_at,
-             item.body_sha256, item.body))
-        if cur.rowcount == 0:
-            (known,) = db.execute("SELECT body_sha256 FROM reports WHERE report_id = ?",
-                                  (row.report_id,)).fetchone()
-            return DUPLICATE if known == item.body_sha256 else CONFLICT
+        key, sha = report_key(row.report_id), _sha(item.body_sha256)
+        known = db.execute("SELECT sha FROM log WHERE report_id = ?", (key,)).fetchone()
+        if known is not None:
+            return DUPLICATE if known[0] == sha else CONFLICT
+        host = _host_number(db, row.host_id)
+        state = state_of(row)
+        text = json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
+        digest = hashlib.sha256(text).digest()[:16]
+        found = db.execute("SELECT id FROM states WHERE host = ? AND digest = ?",
+                           (host, digest)).fetchone()
+        if found is None:
+            cur = db.execute("INSERT INTO states (host, digest, site, state, body) "
+                             "VALUES (?, ?, ?, ?, ?)",
+                             (host, digest, row.site, zlib.compress(text, 6),
+                              zlib.compress(item.body.encode("utf-8"), 6)))
+            state_id = cur.lastrowid
+        else:
+            state_id = found[0]
+        db.execute("INSERT INTO log VALUES (?, ?, ?, ?, ?, ?)",
+                   (key, host, row.collected_at, row.received_at, sha, state_id))
+        if history_only:
+            return STORED
         db.execute(
             """INSERT INTO hosts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (host_id) DO UPDATE SET
@@ -360,16 +455,65 @@ class Store:
                 "FROM measurements WHERE measured_at >= ? ORDER BY measured_at", (since,)).fetchall()
         return [Measurement(*r) for r in rows]
 
-    def reports_as_of(self, as_of: float) -> list[tuple[str, float, str]]:
-        """(site, received_at, body) of each host's latest report collected at or before
-        ``as_of``: the fleet as it stood then."""
+    # ---- the first layout: every body kept in `reports` ----------------------------
+
+    def legacy_reports(self, batch: int = 2000) -> Iterator[list[tuple]]:
+        """The first layout's reports, in batches (site, received_at, sha256 hex, body),
+        oldest first; nothing when there are none."""
         with self._r_lock:
-            return self._r.execute(
-                """SELECT r.site, r.received_at, r.body FROM reports r
-                   JOIN (SELECT host_id, MAX(collected_at) AS latest FROM reports
-                         WHERE collected_at <= ? GROUP BY host_id) x
-                     ON r.host_id = x.host_id AND r.collected_at = x.latest""",
-                (as_of,)).fetchall()
+            exists = self._r.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                     "AND name = 'reports'").fetchone()
+        if not exists:
+            return
+        last = ""
+        while True:
+            with self._r_lock:
+                rows = self._r.execute(
+                    "SELECT report_id, site, received_at, body_sha256, body FROM reports "
+                    "WHERE report_id > ? ORDER BY report_id LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [r[1:] for r in rows]
+
+    def drop_legacy_reports(self) -> None:
+        with self._w_lock:
+            self._w.execute("DROP TABLE IF EXISTS reports")
+            self._w.execute("VACUUM")
+
+    def states_as_of(self, as_of: float) -> list[StoredReport]:
+        """Each host's latest report collected at or before ``as_of``, with the state it
+        carried: the fleet as it stood then. One index seek per host, whatever the length
+        of the history."""
+        with self._r_lock:
+            rows = self._r.execute(
+                """SELECT h.host_id, l.report_id, l.collected_at, l.received_at, s.site,
+                          s.state
+                   FROM host_ids h
+                   JOIN log l ON l.report_id = (
+                       SELECT report_id FROM log WHERE host = h.id AND collected_at <= ?
+                       ORDER BY collected_at DESC LIMIT 1)
+                   JOIN states s ON s.id = l.state""", (as_of,)).fetchall()
+        return [StoredReport(host_id, report_text(key), collected_at, received_at, site,
+                             json.loads(zlib.decompress(state)))
+                for host_id, key, collected_at, received_at, site, state in rows]
+
+    def report_ids(self, host_id: str | None = None) -> list[tuple[str, float]]:
+        """(report id, collected_at) of every report (of a host), in the order received."""
+        with self._r_lock:
+            rows = self._r.execute(
+                "SELECT l.report_id, l.collected_at FROM log l JOIN host_ids h ON h.id = l.host "
+                "WHERE ? IS NULL OR h.host_id = ? ORDER BY l.received_at, l.collected_at",
+                (host_id, host_id)).fetchall()
+        return [(report_text(k), t) for k, t in rows]
+
+    def bodies(self, host_id: str) -> list[str]:
+        """The body of the first report of each state a host reported, oldest first."""
+        with self._r_lock:
+            rows = self._r.execute(
+                "SELECT s.body FROM states s JOIN host_ids h ON h.id = s.host "
+                "WHERE h.host_id = ? ORDER BY s.id", (host_id,)).fetchall()
+        return [zlib.decompress(b).decode("utf-8") for (b,) in rows]
 
     def measurements_between(self, start: float, end: float) -> list[Measurement]:
         with self._r_lock:
@@ -382,9 +526,9 @@ class Store:
     def report_count(self, site: str | None = None) -> int:
         with self._r_lock:
             if site is None:
-                return self._r.execute("SELECT count(*) FROM reports").fetchone()[0]
-            return self._r.execute("SELECT count(*) FROM reports WHERE site = ?",
-                                   (site,)).fetchone()[0]
+                return self._r.execute("SELECT count(*) FROM log").fetchone()[0]
+            return self._r.execute("SELECT count(*) FROM log l JOIN states s ON s.id = l.state "
+                                   "WHERE s.site = ?", (site,)).fetchone()[0]
 
     # ---- tokens ------------------------------------------------------------------
 

@@ -158,7 +158,7 @@ def test_audit_three_namespaces_reports_reach_collector_with_local_facts(tmp_pat
     assert "no usable python3, shell fallback" in out.stdout
 
     db = sqlite3.connect(bed.folder / "collector.db")
-    assert db.execute("SELECT count(*) FROM reports").fetchone()[0] == 6
+    assert db.execute("SELECT count(*) FROM log").fetchone()[0] == 6
     rows = db.execute("SELECT hostname, site, source, host_id FROM hosts").fetchall()
     assert sorted(r[1] for r in rows) == sorted(sites)
     assert {r[2] for r in rows} == {"ssh"}
@@ -300,7 +300,7 @@ def test_deploy_installs_reports_and_changes_nothing_the_second_time(tmp_path):
     assert db.execute("SELECT site, source FROM hosts").fetchall() == [("bv-tinh", "agent")]
     assert "nothing to change" in second.stdout, second.stdout
     assert second.returncode == 0
-    assert db.execute("SELECT count(*) FROM reports").fetchone()[0] == 1  # nothing re-sent
+    assert db.execute("SELECT count(*) FROM log").fetchone()[0] == 1  # nothing re-sent
 
 
 def test_deploy_with_the_site_enrollment_secret_gives_the_host_its_own_key(tmp_path):

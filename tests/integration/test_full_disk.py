@@ -4,7 +4,6 @@ mount namespace (`unshare -m`), so nothing outside the test sees the mount."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -79,10 +78,18 @@ def _run(tmp_path: Path, bed, pending: int, runs: int) -> list[dict]:
     return json.loads(out.read_text())
 
 
-def _stored(bed) -> list[dict]:
-    with sqlite3.connect(bed.folder / "collector.db") as db:
-        return [json.loads(b) for (b,) in db.execute(
-            "SELECT body FROM reports WHERE host_id = 'disk-pc' ORDER BY collected_at")]
+def _stored(bed, what: str = "bodies") -> list:
+    """The test PC's reports in the store: its report ids (``ids``), or each distinct
+    state's first body as received (``bodies``)."""
+    from yte_compliance.collector.store import Store
+
+    store = Store(bed.folder / "collector.db")
+    try:
+        if what == "ids":
+            return store.report_ids("disk-pc")
+        return [json.loads(b) for b in store.bodies("disk-pc")]
+    finally:
+        store.close()
 
 
 def test_full_disk_sends_what_is_spooled_first_then_collects(tmp_path):
@@ -92,7 +99,7 @@ def test_full_disk_sends_what_is_spooled_first_then_collects(tmp_path):
     assert "Traceback" not in run["stderr"], run["stderr"]
     assert run["rc"] == 0, run["stderr"]
     # the three waiting reports went first, which made room for the new one
-    assert len(_stored(bed)) == 4
+    assert len(_stored(bed, "ids")) == 4
     assert not [n for n in run["left"] if n.endswith((".json", ".tmp"))], run["left"]
 
 
@@ -108,5 +115,6 @@ def test_a_report_that_cannot_be_written_is_said_counted_and_sent_later(tmp_path
     assert full["dropped"] == 1
     # the disk freed: the next report goes, carrying the count of the one lost
     assert freed["rc"] == 0, freed["stderr"]
+    assert len(_stored(bed, "ids")) == 1
     (stored,) = _stored(bed)
     assert stored["spool_dropped_total"] == 1

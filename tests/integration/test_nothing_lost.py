@@ -54,6 +54,16 @@ def collector(bed):
     c.stop()
 
 
+def stored_ids(bed, host: str | None = None) -> list[tuple[str, float]]:
+    from yte_compliance.collector.store import Store
+
+    store = Store(bed.folder / "collector.db")
+    try:
+        return store.report_ids(host)
+    finally:
+        store.close()
+
+
 def db_rows(bed, sql, args=()):
     with sqlite3.connect(bed.folder / "collector.db") as db:
         return db.execute(sql, args).fetchall()
@@ -85,8 +95,7 @@ def test_outage_30_reports_and_restarts_then_every_report_once_in_order(bed, col
     done = agent_once()  # the 31st report, after the 30 waiting
     assert done.returncode == 0, done.stderr
     assert list((tmp_path / "spool").glob("*.json")) == []
-    rows = db_rows(bed, "SELECT report_id, collected_at FROM reports WHERE host_id = ? "
-                        "ORDER BY rowid", ("h-outage",))
+    rows = stored_ids(bed, "h-outage")  # in the order received
     assert len(rows) == 31 and len({r[0] for r in rows}) == 31  # each exactly once
     assert [r[0] for r in rows[:30]] == ids_in_order  # stored in order of collection
     assert [r[1] for r in rows] == sorted(r[1] for r in rows)
@@ -134,12 +143,12 @@ def test_sigkill_mid_burst_loses_no_acknowledged_report_and_retries_add_no_dupli
         t.join(timeout=60)
     assert 250 <= len(acked) < 1000, len(acked)
 
-    stored = {r[0] for r in db_rows(bed, "SELECT report_id FROM reports")}
+    stored = {r[0] for r in stored_ids(bed)}
     assert db_rows(bed, "PRAGMA integrity_check") == [("ok",)]
     assert acked <= stored  # every acknowledged report survived SIGKILL
 
     collector.start()  # the senders retry everything they sent, acknowledged or not
     for rep in reports:
         assert send(rep) in (200, 201)
-    rows = db_rows(bed, "SELECT report_id FROM reports")
+    rows = stored_ids(bed)
     assert len(rows) == 1000 and len({r[0] for r in rows}) == 1000

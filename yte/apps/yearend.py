@@ -27,7 +27,7 @@ def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
     """The YearReport (exporters.yearly) for the collector configured in ``config``:
     issued by the config's ``report:`` agency under ``number`` on ``issued`` (today)."""
     from yte_compliance.collector.config import existing_database, load_collector_config
-    from yte_compliance.collector.history import views_as_of
+    from yte_compliance.collector.history import migrate_v1, views_as_of
     from yte_compliance.collector.store import Store
     from yte_compliance.collector.views import site_json
     from yte_compliance.collector.world import load_world
@@ -45,6 +45,7 @@ def generate(config: str | Path, year: int, *, as_of: dt.date | None = None,
         raise UsageError(f"--as-of {as_of} is not in {year}")
     store = Store(existing_database(cfg))
     try:
+        migrate_v1(store)  # a store of the first layout, converted once
         views = views_as_of(store, chosen, targets, world.policy, moment.timestamp(),
                             stale_after=cfg.stale_after_seconds,
                             forget_after=cfg.forget_after_seconds,
