@@ -76,12 +76,35 @@ def _anchor(check: str) -> str:
     return check.replace(".", "-").replace("_", "-")
 
 
+# From a day up, an alert's `for:` is a window the expression reads, not a timer: a
+# timer restarts at one missed scrape or a collector restart, a window does not.
+LONG_FOR = 86400
+CONFIRM = "10m"
+
+
+def seconds_of(duration: str) -> int:
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[duration[-1]]
+
+
+def failing_expr(check: str, duration: str) -> str:
+    """The site fails ``check`` now; for a long ``duration``: it has failed at every
+    sample over the whole window (a gap, a staleness marker or a restart in it does not
+    matter), and the series was there at the window's start (a site that only began to
+    report is not judged on a week it was not there)."""
+    series = f'yte_site_check_pass{{check="{check}"}}'
+    if seconds_of(duration) < LONG_FOR:
+        return f"({series} == 0) {JOIN}"
+    return (f"(max_over_time({series}[{duration}]) == 0 and on (site, check) "
+            f"last_over_time({series}[1h] offset {duration})) {JOIN}")
+
+
 def check_alert(t: Target, public_url: str) -> dict:
     vi, en = _threshold(t)
+    long_window = seconds_of(t.alert_for) >= LONG_FOR
     return {
         "alert": "YteSiteCheckFailing",
-        "expr": f'(yte_site_check_pass{{check="{t.id}"}} == 0) {JOIN}',
-        "for": t.alert_for,
+        "expr": failing_expr(t.id, t.alert_for),
+        "for": CONFIRM if long_window else t.alert_for,
         "labels": {"severity": t.alert_severity, "scope": "site", "check": t.id},
         "annotations": {
             "summary": f"{{{{ $labels.name }}}}: CHƯA ĐẠT — {t.title_vi} / not met — {t.title_en}",

@@ -46,8 +46,15 @@ def _annotations(rule: dict, figure: str = "", value: str = "", **values: str) -
     return out
 
 
+def _window(rule: dict) -> str:
+    """How long the condition must hold: the window a long alert's expression reads
+    (restart-proof), else its `for:`."""
+    found = re.search(r"max_over_time\(\S+\[(\d+[smhd])\]\)", rule["expr"])
+    return found.group(1) if found else rule["for"]
+
+
 def _step(rule: dict) -> int:
-    return LONG_STEP if _minutes(rule["for"]) >= 1440 else SHORT_STEP
+    return LONG_STEP if _minutes(_window(rule)) >= 1440 else SHORT_STEP
 
 
 def _scenario(series: list[tuple[str, str]], rule: dict, labels: dict, delay: int = 0,
@@ -55,8 +62,8 @@ def _scenario(series: list[tuple[str, str]], rule: dict, labels: dict, delay: in
     """The condition holds from step 1 (+ ``delay`` steps) for (for + 2 steps), then
     clears: silent one step before `for`, firing one step after, silent after recovery."""
     step = _step(rule)
-    wait = int(_minutes(rule["for"]))
-    assert wait % step == 0, f"{rule['alert']}: for: {rule['for']} is not a whole number of steps"
+    wait = int(_minutes(_window(rule)))
+    assert wait % step == 0, f"{rule['alert']}: {_window(rule)} is not a whole number of steps"
     fail_steps = wait // step + 2 + delay
     start = step * (1 + delay)
     return {
@@ -211,7 +218,8 @@ def test_changing_a_threshold_changes_the_alert_rule():
     after = render_rules(targets.values())["yte-alerts.yml"]
     assert before != after
     assert "≥ 70 % số máy" in after and "≥ 50 % số máy" not in after
-    assert "≥ 15 %" in after and "for: 3d" in after
+    # three days: a window the expression reads (restart-proof), not a `for:` timer
+    assert "≥ 15 %" in after and "[3d]) == 0" in after and "offset 3d" in after
 
 
 def test_every_runbook_link_is_absolute_and_served_by_the_collector(running):
@@ -288,3 +296,40 @@ def test_every_alert_describes_what_it_sees():
     rules = yaml.safe_load((RULES / "yte-alerts.yml").read_text())["groups"][0]["rules"]
     for rule in rules:
         assert rule["annotations"].get("description"), rule["alert"]
+
+
+def test_a_week_long_alert_survives_a_staleness_marker_and_a_restart(tmp_path):
+    """site.wifi failing for eight days: once with a staleness marker on day 3, once with
+    the collector down for a scrape (a restart). The shipped rule fires after its week;
+    the same alert as a plain `for: 7d` timer (the rule before) restarts at the gap and
+    is still silent on day 8."""
+    promtool = need_binary("promtool")
+    rules = yaml.safe_load((RULES / "yte-alerts.yml").read_text())["groups"][0]["rules"]
+    wifi = next(r for r in rules if r["labels"].get("check") == "site.wifi")
+    assert "[7d]" in wifi["expr"] and wifi["for"] == "10m"
+    timer = dict(wifi, alert="YteTimerBefore",
+                 expr='(yte_site_check_pass{check="site.wifi"} == 0) * on (site) '
+                      'group_left (name) yte_site_info', **{"for": "7d"})
+    before = tmp_path / "before.yml"
+    before.write_text(yaml.safe_dump({"groups": [{"name": "before", "rules": [timer]}]},
+                                     allow_unicode=True))
+    sites = {"s1": "0x70 stale 0x130", "s2": "0x70 _ 0x130"}  # hourly samples
+    series = [{"series": f'yte_site_info{{site="{s}",name="{s}",province="P",district="D",'
+                         f'site_type="commune_station"}}', "values": "1x210"} for s in sites]
+    series += [{"series": f'yte_site_check_pass{{site="{s}",check="site.wifi"}}',
+                "values": f"1 {v}"} for s, v in sites.items()]
+    labels = [{**{k: v for k, v in wifi["labels"].items()}, "site": s, "name": s,
+               "province": "P", "district": "D", "site_type": "commune_station"}
+              for s in sites]
+    test = {"rule_files": [str(RULES / "yte-alerts.yml"), str(before)],
+            "evaluation_interval": "1h",
+            "tests": [{"interval": "1h", "input_series": series, "alert_rule_test": [
+                {"eval_time": "192h", "alertname": "YteSiteCheckFailing",
+                 "exp_alerts": [{"exp_labels": lab, "exp_annotations": _annotations(
+                     wifi, "chưa rõ / unknown", name=lab["site"])} for lab in labels]},
+                {"eval_time": "192h", "alertname": "YteTimerBefore", "exp_alerts": []}]}]}
+    path = tmp_path / "gap_test.yml"
+    path.write_text(yaml.safe_dump(test, allow_unicode=True, sort_keys=False))
+    done = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -1,0 +1,269 @@
+"""History on a province server: bytes per report, the year-end as-of and start-up, with
+the store as it is (facts, not copies) beside the first layout (every body kept), in one
+run on this machine.
+
+The simulated province: PCS PCs in sites of 10, each reporting every 30 minutes; every
+day a few per cent of them change a fact (a firewall toggled, signatures updated, RAM
+added). Each change goes through the store's own ingest (Store.ingest_batch); the
+reports that repeat the previous one are written as the log rows ingest writes for them
+(same table, same values: a 16-byte id, the host's number, the two times, the body's
+hash, the state), in bulk, so that tens of millions of reports take minutes.
+
+    .venv/bin/python bench/history.py [--pcs 5000] [--days 30] [--big 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import save  # noqa: E402
+
+START = 1_767_225_600.0  # 2026-01-01 UTC
+STEP = 1800.0
+V1_SCHEMA = """CREATE TABLE reports (report_id TEXT PRIMARY KEY, site TEXT NOT NULL,
+    host_id TEXT NOT NULL, collected_at REAL NOT NULL, received_at REAL NOT NULL,
+    body_sha256 TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX reports_by_host ON reports (host_id, collected_at);
+CREATE INDEX reports_by_site ON reports (site, collected_at);"""
+
+
+def report(site: str, host: str, t: float, facts: dict) -> dict:
+    from tests.fleet import make_report
+
+    rep = make_report(site, host, collected_at=t, ram=facts["ram"], firewall=facts["firewall"])
+    rep["probes"]["patches"]["facts"]["last_update_at"] = facts["patched"]
+    rep["probes"]["antivirus"]["facts"]["signatures_updated_at"] = facts["signatures"]
+    return rep
+
+
+def fleet(pcs: int) -> dict[str, tuple[str, dict]]:
+    return {f"h{i:05d}": (f"s{i // 10:04d}", {"ram": 8 << 30, "firewall": True,
+                                              "patched": START - 86400, "signatures": START})
+            for i in range(pcs)}
+
+
+def changes(rnd: random.Random, hosts: dict, day: int, share: float) -> list[str]:
+    """Today's PCs whose facts changed, and the change."""
+    out = []
+    for host in rnd.sample(sorted(hosts), int(len(hosts) * share)):
+        facts = hosts[host][1]
+        what = rnd.random()
+        if what < 0.6:
+            facts["signatures"] = START + day * 86400
+        elif what < 0.8:
+            facts["patched"] = START + day * 86400
+        elif what < 0.95:
+            facts["firewall"] = not facts["firewall"]
+        else:
+            facts["ram"] = 16 << 30
+        out.append(host)
+    return out
+
+
+def ingest(store, hosts: dict, names: list[str], t: float) -> None:
+    import hashlib
+
+    from yte_compliance.collector.derive import host_row
+    from yte_compliance.collector.store import Incoming
+    from yte_compliance.core.report import parse_report
+
+    items = []
+    for host in names:
+        site, facts = hosts[host]
+        body = json.dumps(report(site, host, t, facts))
+        r = parse_report(json.loads(body))
+        items.append(Incoming(host_row(r, site, t + 1, ()), body,
+                              hashlib.sha256(body.encode()).hexdigest()))
+    results = store.ingest_batch(items)
+    assert all(x == "stored" for x in results), results[:3]
+
+
+def current_states(db: sqlite3.Connection) -> dict[int, int]:
+    """host number → the id of its newest state."""
+    return dict(db.execute("SELECT host, max(id) FROM states GROUP BY host").fetchall())
+
+
+def build_now(path: Path, pcs: int, days: int, share: float, seed: int = 1) -> int:
+    """The store as it is; the number of reports."""
+    from yte_compliance.collector.store import Store
+
+    rnd = random.Random(seed)
+    hosts = fleet(pcs)
+    store = Store(path)
+    ingest(store, hosts, sorted(hosts), START)  # every PC's first report
+    store.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA synchronous=OFF")
+    numbers = dict(db.execute("SELECT host_id, id FROM host_ids").fetchall())
+    count = pcs
+    per_day = int(86400 / STEP)
+    for day in range(days):
+        changed = changes(rnd, hosts, day, share) if day else []
+        if changed:
+            store = Store(path)
+            ingest(store, hosts, changed, START + day * 86400 + 60)
+            store.close()
+            count += len(changed)
+        latest = current_states(db)
+        db.execute("BEGIN")
+        rows = []
+        first = 1 if day == 0 else 0
+        for slot in range(first, per_day):
+            t = START + day * 86400 + slot * STEP
+            for number in numbers.values():
+                rows.append((os.urandom(16), number, t, t + 1.5, os.urandom(16), latest[number]))
+            if len(rows) >= 200_000:
+                db.executemany("INSERT INTO log VALUES (?, ?, ?, ?, ?, ?)", rows)
+                count += len(rows)
+                rows = []
+        db.executemany("INSERT INTO log VALUES (?, ?, ?, ?, ?, ?)", rows)
+        count += len(rows)
+        db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return count
+
+
+def build_v1(path: Path, pcs: int, days: int, share: float, seed: int = 1) -> int:
+    """The first layout: every body kept, as the collector stored them before."""
+    import hashlib
+    import uuid
+
+    rnd = random.Random(seed)
+    hosts = fleet(pcs)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(V1_SCHEMA)
+    count = 0
+    for day in range(days):
+        if day:
+            changes(rnd, hosts, day, share)
+        db.execute("BEGIN")
+        rows = []
+        for slot in range(int(86400 / STEP)):
+            t = START + day * 86400 + slot * STEP
+            for host, (site, facts) in hosts.items():
+                rep = report(site, host, t, facts)
+                rep["report_id"] = str(uuid.UUID(bytes=os.urandom(16), version=4))
+                body = json.dumps(rep)
+                rows.append((rep["report_id"], site, host, t, t + 1.5,
+                             hashlib.sha256(body.encode()).hexdigest(), body))
+        db.executemany("INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        count += len(rows)
+        db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return count
+
+
+def as_of_seconds(path: Path, as_of: float, layout: str) -> tuple[float, int]:
+    """The year-end read: each host's report as of then, parsed back into its state."""
+    from yte_compliance.collector.history import row_of
+    from yte_compliance.collector.store import Store
+
+    t0 = time.perf_counter()
+    if layout == "now":
+        store = Store(path)
+        rows = [row_of(r, ()) for r in store.states_as_of(as_of)]
+        store.close()
+    else:
+        from yte_compliance.collector.derive import host_row
+        from yte_compliance.core.report import parse_report
+
+        db = sqlite3.connect(path)
+        found = db.execute(
+            """SELECT r.site, r.received_at, r.body FROM reports r
+               JOIN (SELECT host_id, MAX(collected_at) AS latest FROM reports
+                     WHERE collected_at <= ? GROUP BY host_id) x
+                 ON r.host_id = x.host_id AND r.collected_at = x.latest""", (as_of,)).fetchall()
+        rows = [host_row(parse_report(json.loads(b)), s, rec, ()) for s, rec, b in found]
+        db.close()
+    return time.perf_counter() - t0, len(rows)
+
+
+def startup_seconds(path: Path) -> float:
+    """Opening the store and loading the fleet's latest state, as the collector starts."""
+    from yte_compliance.collector.store import Store
+
+    t0 = time.perf_counter()
+    store = Store(path)
+    hosts = list(store.hosts())
+    store.close()
+    assert hosts
+    return time.perf_counter() - t0
+
+
+def measure(path: Path, reports: int, layout: str, days: int) -> dict:
+    size = path.stat().st_size
+    as_of = START + days * 86400 - 1
+    seconds, hosts = as_of_seconds(path, as_of, layout)
+    out = {"reports": reports, "bytes": size, "bytes_per_report": round(size / reports, 1),
+           "as_of_seconds": round(seconds, 3), "as_of_hosts": hosts}
+    if layout == "now":
+        out["startup_seconds"] = round(startup_seconds(path), 3)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pcs", type=int, default=5000)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--share", type=float, default=0.03, help="PCs changing a fact a day")
+    ap.add_argument("--v1-pcs", type=int, default=500, help="the first layout's fleet (its "
+                    "bytes grow linearly: a month of 500 PCs is 720,000 bodies)")
+    ap.add_argument("--big", type=int, default=10_000_000,
+                    help="also a store of at least this many reports (0: skip)")
+    ap.add_argument("--folder", help="where to build the stores (default: a temporary one)")
+    args = ap.parse_args()
+    results: dict = {"pcs": args.pcs, "days": args.days, "share_changing_per_day": args.share}
+    with tempfile.TemporaryDirectory(dir=args.folder) as tmp:
+        folder = Path(tmp)
+        t0 = time.perf_counter()
+        n = build_now(folder / "now.db", args.pcs, args.days, args.share)
+        results["month_now"] = {**measure(folder / "now.db", n, "now", args.days),
+                                "build_seconds": round(time.perf_counter() - t0, 1)}
+        t0 = time.perf_counter()
+        n = build_v1(folder / "v1.db", args.v1_pcs, args.days, args.share)
+        results["month_v1"] = {**measure(folder / "v1.db", n, "v1", args.days),
+                               "pcs": args.v1_pcs,
+                               "build_seconds": round(time.perf_counter() - t0, 1)}
+        (folder / "v1.db").unlink()
+        n = build_now(folder / "same.db", args.v1_pcs, args.days, args.share)
+        results["month_now_same_fleet"] = {**measure(folder / "same.db", n, "now", args.days),
+                                           "pcs": args.v1_pcs}
+        (folder / "same.db").unlink()
+        if args.big:
+            days = -(-args.big // (args.pcs * 48))
+            t0 = time.perf_counter()
+            n = build_now(folder / "big.db", args.pcs, days, args.share)
+            results["big_now"] = {**measure(folder / "big.db", n, "now", days), "days": days,
+                                  "build_seconds": round(time.perf_counter() - t0, 1)}
+    m, v, same = results["month_now"], results["month_v1"], results["month_now_same_fleet"]
+    print(f"a month, {args.pcs:,} PCs every 30 min, {args.share:.0%} changing a day:")
+    print(f"  now:          {m['reports']:>11,} reports {m['bytes_per_report']:>7} B/report  "
+          f"as-of {m['as_of_seconds']} s  start-up {m['startup_seconds']} s  "
+          f"(built in {m['build_seconds']} s)")
+    print(f"  first layout: {v['reports']:>11,} reports {v['bytes_per_report']:>7} B/report  "
+          f"as-of {v['as_of_seconds']} s   ({args.v1_pcs} PCs)")
+    print(f"  now, same {args.v1_pcs} PCs: {same['bytes_per_report']} B/report, as-of "
+          f"{same['as_of_seconds']} s; ratio bytes now/first layout "
+          f"{same['bytes_per_report'] / v['bytes_per_report']:.3f}")
+    if "big_now" in results:
+        b = results["big_now"]
+        print(f"  now, {b['days']} days: {b['reports']:>11,} reports {b['bytes_per_report']} "
+              f"B/report  as-of {b['as_of_seconds']} s  start-up {b['startup_seconds']} s  "
+              f"(built in {b['build_seconds']} s)")
+    print(f"saved {save('history', results)}")
+
+
+if __name__ == "__main__":
+    main()
