@@ -121,6 +121,46 @@ def _place_vars() -> list[dict]:
     ]
 
 
+NATIONAL = 'province=~"$province"'
+
+
+def national_overview() -> dict:
+    """The country's view, for the national long-term store (VictoriaMetrics or a central
+    Prometheus): only the recorded site and province aggregates the provinces send
+    (docs/monitoring.md), no per-host series; a year and more of months."""
+    variables = [_datasource_var(),
+                 _var("province", "Tỉnh / Province",
+                      "label_values(province_check:yte_site_check_pass:ratio, province)")]
+    b = Board("yte-national", "yte — Toàn quốc / National", variables)
+    b.add("table", "Tỷ lệ cơ sở đạt theo tỉnh và chỉ tiêu / Share of sites meeting each target",
+          [_target(f"province_check:yte_site_check_pass:ratio{{{NATIONAL}}}", instant=True)],
+          w=24, h=10, defaults={"unit": "percentunit", "min": 0, "max": 1},
+          transformations=[{"id": "groupingToMatrix", "options": {
+              "columnField": "check", "rowField": "province", "valueField": "Value"}}])
+    b.add("table", "Cơ sở chưa đạt theo tỉnh / Sites failing a target, per province",
+          [_target(f"count by (province, check) "
+                   f"(site_check:yte_site_check_pass:info{{{NATIONAL}}} == 0)", instant=True)],
+          w=12, h=8)
+    b.add("table", "Kết quả chưa rõ theo tỉnh / Unknown results per province",
+          [_target(f"province_check:yte_site_check_unknown:sum{{{NATIONAL}}}", instant=True)],
+          w=12, h=8)
+    b.add("timeseries", "Máy báo cáo theo tỉnh / Reporting PCs per province",
+          [_target(f'province:yte_site_hosts:sum{{{NATIONAL}, state="fresh"}}', "{{province}}")],
+          w=12, h=8)
+    b.add("timeseries", "Theo tháng: tỷ lệ cơ sở đạt / Month by month: share of sites meeting",
+          [_target(f"avg by (province, check) (avg_over_time("
+                   f"province_check:yte_site_check_pass:ratio{{{NATIONAL}}}[30d]))",
+                   "{{province}} {{check}}")], w=12, h=8,
+          defaults={"unit": "percentunit", "min": 0, "max": 1},
+          interval="1d")
+    b.add("table", "Theo loại cơ sở / By site type",
+          [_target(f"province_site_type_check:yte_site_check_pass:ratio{{{NATIONAL}}}",
+                   instant=True)], w=24, h=8, defaults={"unit": "percentunit"})
+    board = b.json()
+    board["time"] = {"from": "now-1y", "to": "now"}
+    return board
+
+
 def province_overview(public_url: str = EXAMPLE_PUBLIC_URL) -> dict:
     b = Board("yte-province", "yte — Toàn tỉnh / Province overview", _place_vars(),
               [_web_link("Trang web của tỉnh / the province's web page",
@@ -268,7 +308,8 @@ def render_dashboards(public_url: str = EXAMPLE_PUBLIC_URL,
         targets = load_targets([])
     bandwidth = targets.get("site.bandwidth")
     scale = bandwidth.all_of[0].scale if bandwidth else 1.0
-    boards = {"yte-province.json": province_overview(public_url),
+    boards = {"yte-national.json": national_overview(),
+              "yte-province.json": province_overview(public_url),
               "yte-site.json": site_dashboard(public_url, scale),
               "yte-host.json": host_dashboard(public_url)}
     return {name: json.dumps(board, ensure_ascii=False, indent=2) + "\n"

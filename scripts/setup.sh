@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runtime_debs=(python3-venv iproute2 openssl)
-test_debs=(wixl msitools openssh-server prometheus prometheus-node-exporter prometheus-pushgateway prometheus-alertmanager nftables iptables iperf3 wrk chromium poppler-utils tesseract-ocr tesseract-ocr-vie tcpdump libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+test_debs=(wixl msitools victoria-metrics openssh-server prometheus prometheus-node-exporter prometheus-pushgateway prometheus-alertmanager nftables iptables iperf3 wrk chromium poppler-utils tesseract-ocr tesseract-ocr-vie tcpdump libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 debs=("${runtime_debs[@]}")
 [ "${1:-}" = "--test" ] && debs+=("${test_debs[@]}")
 

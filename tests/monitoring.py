@@ -108,3 +108,31 @@ class Webhook:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+
+class VictoriaMetrics:
+    """Debian's victoria-metrics, the national long-term store: Prometheus remote_write in,
+    the Prometheus query API out. Five years kept, as docs/monitoring.md advises; queries
+    see samples at once (no 30 s latency offset) so that a test need not wait."""
+
+    def __init__(self, folder: Path):
+        binary = need_binary("victoria-metrics")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [binary, f"-storageDataPath={folder / 'data'}", f"-httpListenAddr=127.0.0.1:{self.port}",
+             "-retentionPeriod=5y", "-search.latencyOffset=0s", "-loggerLevel=ERROR"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_ready(self.url + "/health", self.proc, "victoria-metrics")
+
+    query = Prometheus.query
+    wait_for = Prometheus.wait_for
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)

@@ -111,6 +111,16 @@ def prometheus_config(targets, *, token, alertmanager=None, interval="1s"):
             f"      - targets: [{', '.join(repr(t) for t in targets)}]\n")
 
 
+# what docs/monitoring.md tells a province to add: its aggregates only, to the nation
+REMOTE_WRITE = """remote_write:
+  - url: {url}
+    write_relabel_configs:
+      - source_labels: [__name__]
+        regex: 'site_check:.*|site:.*|province.*:.*'
+        action: keep
+"""
+
+
 def rules(for_override=None):
     targets = load_targets([ROOT / "configs/targets.yaml"])
     return render_rules(targets.values(), for_override=for_override)
@@ -281,5 +291,43 @@ def test_central_prometheus_federates_site_level_series_only(tmp_path):
     finally:
         for p in proms:
             p.stop()
+        stop_a()
+        stop_b()
+
+
+def test_two_provinces_write_to_victoria_metrics_and_the_national_dashboard_reads_it(tmp_path):
+    """The national long-term store for real: each province's Prometheus remote-writes its
+    site and province aggregates (the shipped filter) to VictoriaMetrics; every query of
+    the national dashboard returns both provinces there, and no per-host series arrived."""
+    from tests.monitoring import VictoriaMetrics
+
+    vm = VictoriaMetrics(tmp_path / "vm")
+    a, stop_a = running_collector(tmp_path / "ca", "Lâm Đồng")
+    b, stop_b = running_collector(tmp_path / "cb", "Quảng Ngãi", sites_prefix="qn-")
+    proms = []
+    try:
+        for bed, prefix in ((a, ""), (b, "qn-")):
+            post(bed, f"{prefix}bv-tinh", f"{prefix}h1", firewall=False)
+            post(bed, f"{prefix}tyt-xa-a", f"{prefix}h2")
+            config = prometheus_config([f"127.0.0.1:{bed.port}"], token=bed.viewer)
+            config += REMOTE_WRITE.format(url=f"{vm.url}/api/v1/write")
+            proms.append(Prometheus(tmp_path / f"p-{prefix or 'ld'}", config, rules()))
+        vm.wait_for('count by (province) (province_check:yte_site_check_pass:ratio)',
+                    lambda r: {x["metric"]["province"] for x in r} == {"Lâm Đồng", "Quảng Ngãi"},
+                    timeout=90)
+        national = json.loads(render_dashboards()["yte-national.json"])
+        for expr in expressions(national):
+            found = vm.wait_for(expr.replace('"$province"', '".*"'), bool, timeout=30)
+            provinces = {r["metric"].get("province") for r in found}
+            assert provinces == {"Lâm Đồng", "Quảng Ngãi"}, (expr, provinces)
+        ratio = vm.query('province_check:yte_site_check_pass:ratio{check="pc.firewall"}')
+        assert {r["metric"]["province"]: float(r["value"][1]) for r in ratio} == {
+            "Lâm Đồng": 0.5, "Quảng Ngãi": 0.5}
+        assert vm.query('count({__name__=~"yte_.*"})') == []  # no raw series, no per-host
+        assert proms[0].query('count({__name__=~"yte_host_.*"})')  # they stay in the province
+    finally:
+        for p in proms:
+            p.stop()
+        vm.stop()
         stop_a()
         stop_b()
