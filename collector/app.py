@@ -19,6 +19,7 @@ from yte_compliance.collector import log
 from yte_compliance.collector.adapter import answering, as_json, authorization, collector_of
 from yte_compliance.collector.app_agents import ROUTES as AGENT_ROUTES
 from yte_compliance.collector.openapi import render as render_openapi
+from yte_compliance.collector.refusal import Refused
 from yte_compliance.collector.service import Collector
 from yte_compliance.core.protocol import (
     IPV6_LARGE_BYTES,
@@ -58,6 +59,16 @@ async def get_sites(request: Request) -> Response:
 async def get_site(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(
         collector_of(request).reading.site, authorization(request), request.path_params["site"]))
+
+
+@answering
+async def get_history(request: Request) -> Response:
+    year = request.query_params.get("year")
+    if year is not None and not (year.isdigit() and 2000 <= int(year) <= 2100):
+        raise Refused(400, "invalid", "năm không hợp lệ", "year: four digits", field="year")
+    return JSONResponse(await run_in_threadpool(
+        collector_of(request).reading.history, authorization(request),
+        request.path_params["site"], int(year) if year else None))
 
 
 @answering
@@ -118,6 +129,7 @@ def build_app(collector: Collector, pages: Sequence[BaseRoute] = ()) -> FastPath
         Route("/api/v1/sites", get_sites),
         Route("/api/v1/sites/{site}", get_site),
         Route("/api/v1/sites/{site}/devices", get_devices),
+        Route("/api/v1/sites/{site}/history", get_history),
         *pages,
     ])
     app.state.collector = collector

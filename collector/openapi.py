@@ -193,6 +193,16 @@ def spec() -> dict:
                 "parameters": [{"name": "site", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "the site"}, **scoped}}},
+            "/api/v1/sites/{site}/history": {"get": {
+                "summary": "One site month by month: each target's verdict and figure at "
+                           "each month's end (kept), this month's live",
+                "security": viewer,
+                "parameters": [{"name": "site", "in": "path", "required": True,
+                                "schema": {"type": "string"}},
+                               {"name": "year", "in": "query", "required": False,
+                                "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "{site, year, titles, months: "
+                                                     "[{month, checks}]}"}, **scoped}}},
             "/metrics": {"get": {"summary": "Prometheus exposition of the viewer's sites",
                                  "security": viewer, "responses": {
                                      "200": {"description": "text format 0.0.4"}, **unread}}},

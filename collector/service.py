@@ -11,6 +11,7 @@ answer with its reason, counted by reason and logged."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
 import sqlite3
@@ -27,6 +28,7 @@ from yte_compliance.collector.enroll import Enrollment
 from yte_compliance.collector.history import migrate_v1
 from yte_compliance.collector.ingest import Busy, Ingestor
 from yte_compliance.collector.limits import RateLimiter
+from yte_compliance.collector.months import Months
 from yte_compliance.collector.refusal import Refused
 from yte_compliance.collector.sites import Site
 from yte_compliance.collector.speedtest import Leases, SpeedtestLimits
@@ -148,9 +150,11 @@ class Reception:
 
     def __init__(self, world: World, store: Store, fleet: Fleet, auth: Auth, limits: Limits,
                  counters: Counters, clock: Callable[[], float],
-                 windows_batch: Callable[[bytes], Report] | None = None):
+                 windows_batch: Callable[[bytes], Report] | None = None,
+                 stored: Callable[[float], None] | None = None):
         self.world, self.fleet, self.auth, self.limits = world, fleet, auth, limits
         self.counters, self.clock, self.windows_batch = counters, clock, windows_batch
+        self.stored = stored  # told each stored report's collected_at (late ones matter)
         self.rate = RateLimiter(limits.reports_per_host_per_minute, limits.burst_per_host,
                                 clock)  # one clock for every check (tests inject theirs)
         self.ingestor = Ingestor(store, fleet.accept, max_pending=limits.max_pending_reports)
@@ -288,6 +292,8 @@ class Reception:
                       client=client)
             return r.answer()
         duplicate = result == DUPLICATE
+        if not duplicate and self.stored is not None:
+            self.stored(report.collected_at)
         self.counters.result("duplicate" if duplicate else "accepted")
         log.event("report_duplicate" if duplicate else "report_stored", level=10, site=site,
                   host=report.host_id, report_id=report.report_id)
@@ -319,8 +325,9 @@ class Reading:
     """What readers get: a viewer token's scope decides which sites, in every answer."""
 
     def __init__(self, world: World, fleet: Fleet, auth: Auth,
-                 exposition: Exposition | None = None):
+                 exposition: Exposition | None = None, months: Months | None = None):
         self.world, self.fleet, self.auth, self.exposition = world, fleet, auth, exposition
+        self.months = months
 
     def scope(self, authorization: str) -> Scope:
         token = _bearer(authorization)
@@ -350,6 +357,20 @@ class Reading:
     def site(self, authorization: str | Scope, sid: str) -> dict[str, Any]:
         self.check_site(authorization, sid)
         return site_json(self.fleet.current_views()[sid], self.world.targets, True)
+
+    def history(self, authorization: str | Scope, sid: str, year: int | None = None
+                ) -> dict[str, Any]:
+        """One site month by month: each target's verdict (and figure) at each month's
+        end, this month's live."""
+        self.check_site(authorization, sid)
+        if self.months is None:
+            raise Refused(404, "not_found", "không có lịch sử theo tháng", "no monthly history")
+        targets = self.world.targets
+        months = [{"month": m, "checks": results.get(sid, {})}
+                  for m, results in self.months.year([sid], year)]
+        return {"site": sid, "year": year or dt.date.fromtimestamp(self.fleet.clock()).year,
+                "titles": {c: {"vi": t.title_vi, "en": t.title_en} for c, t in targets.items()},
+                "months": months}
 
     def details(self, scope: Scope) -> list[dict[str, Any]]:
         """Every site of ``scope`` in full (the web's district and province pages)."""
@@ -391,6 +412,7 @@ class Collector:
     reading: Reading
     clock: Callable[[], float]
     enrollment: Enrollment
+    months: Months
 
     def close(self) -> None:
         self.reception.ingestor.close()
@@ -420,9 +442,13 @@ def open_collector(cfg: CollectorConfig, clock: Callable[[], float] = time.time,
         window_seconds=bw.window_days * 86400), clock=clock)
     auth = Auth(world.sites, store, clock)
     counters = Counters(world.sites)
-    reception = Reception(world, store, fleet, auth, cfg.limits, counters, clock, windows_batch)
+    months = Months(world, store, fleet, clock, stale_after=cfg.stale_after_seconds,
+                    forget_after=cfg.forget_after_seconds,
+                    bandwidth_window=bw.window_days * 86400)
+    reception = Reception(world, store, fleet, auth, cfg.limits, counters, clock, windows_batch,
+                          months.note)
     shown = exposition(fleet, counters.snapshot) if exposition else None
     enrollment = Enrollment(world, store, fleet, cfg.limits, auth.enrollment_of,
                             counters.enrolled, clock)
     return Collector(cfg, world, store, fleet, leases, counters, auth, reception,
-                     Reading(world, fleet, auth, shown), clock, enrollment)
+                     Reading(world, fleet, auth, shown, months), clock, enrollment, months)

@@ -54,6 +54,11 @@ CREATE TABLE IF NOT EXISTS log (
     state        INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS log_by_host ON log (host, collected_at);
+-- every site's results at the end of each past month (collector/months.py), kept
+CREATE TABLE IF NOT EXISTS monthly (
+    month   TEXT PRIMARY KEY,            -- YYYY-MM
+    results TEXT NOT NULL                -- {site: {check: {status, value}}}
+);
 CREATE TABLE IF NOT EXISTS hosts (
     host_id      TEXT PRIMARY KEY,
     site         TEXT NOT NULL,
@@ -454,6 +459,24 @@ class Store:
                 "SELECT site, host_id, measured_at, download_bps, upload_bps, latency_ms, server "
                 "FROM measurements WHERE measured_at >= ? ORDER BY measured_at", (since,)).fetchall()
         return [Measurement(*r) for r in rows]
+
+    # ---- month by month ------------------------------------------------------------
+
+    def monthly(self, month: str) -> dict[str, Any] | None:
+        with self._r_lock:
+            r = self._r.execute("SELECT results FROM monthly WHERE month = ?",
+                                (month,)).fetchone()
+        return None if r is None else json.loads(r[0])
+
+    def keep_monthly(self, month: str, results: dict[str, Any]) -> None:
+        with self._w_lock:
+            self._w.execute("INSERT OR REPLACE INTO monthly VALUES (?, ?)",
+                            (month, json.dumps(results, separators=(",", ":"))))
+
+    def forget_monthly(self, since: str) -> None:
+        """Months from ``since`` on are judged again (reports arrived for them late)."""
+        with self._w_lock:
+            self._w.execute("DELETE FROM monthly WHERE month >= ?", (since,))
 
     # ---- the first layout: every body kept in `reports` ----------------------------
 

@@ -261,6 +261,13 @@ def site_dashboard(public_url: str = EXAMPLE_PUBLIC_URL, bandwidth_scale: float 
                    "chỉ tiêu, quy ra tốc độ đo / target as measured goodput", ref="D")],
           w=12, h=9, defaults={"unit": "bps", "min": 0})
     b.panels[-1]["fieldConfig"]["overrides"].append(target_style)
+    # a month per bar: the share of the month each target was met (Prometheus keeps 30
+    # days; a year of months comes from the national store, or the web page's trend)
+    b.add("barchart", "Theo tháng: phần thời gian đạt / Month by month: share of time met",
+          [_target('avg_over_time(site_check:yte_site_check_pass:info{site="$site"}[30d])',
+                   "{{check}}")], w=24, h=8, interval="30d",
+          defaults={"unit": "percentunit", "min": 0, "max": 1},
+          timeFrom="1y")
     b.add("table", "Các máy / Hosts",
           [_target('yte_host_info{site="$site"}', instant=True)], w=24, h=8,
           defaults={"links": HOST_LINK})

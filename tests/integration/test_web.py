@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import urllib.parse
 
 import pytest
@@ -226,3 +227,35 @@ def test_sign_out_and_revocation_end_the_session(web):
         assert "/ui/login" in page.url
         page.goto(bed.url + "/ui/")
         assert "/ui/login" in page.url
+
+
+def test_month_by_month_in_the_api_and_the_report_kept_and_judged_again_when_late(web):
+    """The same months everywhere: the API's history, `yte report --monthly` and the
+    trend; a past month is kept, and a late report for it has it judged again."""
+    from yte_compliance.apps.yearend import monthly
+
+    bed, _, app = web
+    status, _, body = http("GET", bed.url + "/api/v1/sites/bv-tinh/history", token=bed.viewer)
+    assert status == 200
+    months = {m["month"]: m["checks"] for m in json.loads(body)["months"]}
+    assert sorted(months) == list(range(1, 12)) and not any(months[m] for m in range(1, 9))
+    assert months[9]["pc.ram_ssd"]["status"] == "fail" and months[10] == {}  # 32 days silent
+    assert months[11]["pc.ram_ssd"]["status"] == "pass"  # this month: live
+    assert app.state.store.monthly("2026-09")["bv-tinh"]["pc.firewall"]["status"] == "pass"
+    text = monthly(bed.config, 2026, site="bv-tinh", now=BROWSE_AT + 120)
+    ram = next(line for line in text.splitlines() if "RAM" in line)
+    assert ram.split()[-3:] == ["ĐẠT", "—", "ĐẠT"] and "CHƯA ĐẠT" in ram
+    # a report collected on the evening of 31 October arrives now (a PC back online):
+    # October, which no report covered, is judged again
+    assert app.state.store.monthly("2026-10") == {}
+    late = make_report("bv-tinh", "h-tiepdon", collected_at=at(10, 31) + 12 * 3600,
+                       firewall=False, ram=4 * GiB, media="hdd")
+    late["hostname"] = "pc-tiep-don"
+    assert http("POST", bed.url + "/api/v1/reports", late, token=bed.tokens["bv-tinh"])[0] == 201
+    assert app.state.store.monthly("2026-10") is None
+    status, _, body = http("GET", bed.url + "/api/v1/sites/bv-tinh/history", token=bed.viewer)
+    october = json.loads(body)["months"][9]["checks"]
+    assert october["pc.firewall"]["status"] == "fail"
+    # a district viewer reads its own sites' months only
+    status, _, _ = http("GET", bed.url + "/api/v1/sites/bv-tinh/history", token=web[1])
+    assert status == 403

@@ -232,16 +232,16 @@ def show_fact(fact: str, value: Any, lang: str) -> str:
     return str(value)
 
 
-def trend_table(months: list[tuple[int, Mapping[str, Mapping[str, str]]]],
+def trend_table(months: list[tuple[int, Mapping[str, Mapping[str, Mapping[str, Any]]]]],
                 titles: Mapping[str, tuple[str, str]], lang: str) -> Table:
     """Per target, month by month: the verdict at one site, or 'met/of' over many.
-    ``months``: (month, {site: {check: status}}), oldest first."""
+    ``months``: (month, {site: {check: {status, value}}}), oldest first (collector.months)."""
     t = Table([pick(lang, "Chỉ tiêu", "Target"),
                *(pick(lang, f"tháng {m}", f"month {m}") for m, _ in months)])
     for check, (vi, en) in titles.items():
         cells: list[Any] = [pick(lang, vi, en)]
         for _, by_site in months:
-            statuses = [s[check] for s in by_site.values() if check in s]
+            statuses = [s[check]["status"] for s in by_site.values() if check in s]
             if not statuses:
                 cells.append("—")
             elif len(by_site) == 1:

@@ -12,7 +12,6 @@ form carries a CSRF token. Reading goes through the same service (collector.serv
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import secrets
 import threading
@@ -97,49 +96,6 @@ class Sessions:
             self._by_id.pop(sid or "", None)
 
 
-class Trends:
-    """Each site's verdicts at the end of every past month of the year, judged from the
-    report history as the year-end report judges them (collector.history.views_as_of);
-    a past month is computed once, then kept. The current month is the live view."""
-
-    def __init__(self, collector: Collector):
-        self.collector = collector
-        self._months: dict[tuple[int, int], dict[str, dict[str, str]]] = {}
-        self._lock = threading.Lock()
-
-    def month(self, year: int, month: int) -> dict[str, dict[str, str]]:
-        from yte_compliance.collector.history import views_as_of
-
-        key = (year, month)
-        with self._lock:
-            if key in self._months:
-                return self._months[key]
-        c = self.collector
-        first_next = dt.datetime(year + month // 12, month % 12 + 1, 1)
-        views = views_as_of(c.store, c.world.sites, c.world.targets, c.world.policy,
-                            first_next.timestamp() - 1, stale_after=c.cfg.stale_after_seconds,
-                            forget_after=c.cfg.forget_after_seconds,
-                            bandwidth_window=c.cfg.bandwidth.window_days * 86400)
-        # a site no agent had reported from yet shows "—", not a row of CHƯA RÕ
-        out = {sid: {r.check: r.status for r in v.results} for sid, v in views.items()
-               if v.hosts or v.bandwidth}
-        with self._lock:
-            self._months[key] = out
-        return out
-
-    def year(self, site_ids: set[str]) -> list[tuple[int, dict[str, dict[str, str]]]]:
-        """(month, {site: {check: status}}) for January up to now, for ``site_ids``."""
-        today = dt.date.fromtimestamp(self.collector.clock())
-        views = self.collector.fleet.current_views()
-        out = []
-        for m in range(1, today.month):
-            by_site = self.month(today.year, m)
-            out.append((m, {s: by_site[s] for s in site_ids if s in by_site}))
-        out.append((today.month, {s: {r.check: r.status for r in views[s].results}
-                                  for s in site_ids if s in views}))
-        return out
-
-
 class Web:
     """The pages over one collector."""
 
@@ -148,7 +104,6 @@ class Web:
 
         self.collector = collector
         self.sessions = Sessions(collector.clock)
-        self.trends = Trends(collector)
         # ten failed sign-ins a minute per address: tokens are long, guessing is pointless,
         # and a noisy client is slowed down before it fills the log
         self.failures = RateLimiter(10, 10)
@@ -370,7 +325,7 @@ class Web:
             for c in d["checks"]:
                 titles.setdefault(c["check"], (c["title_vi"], c["title_en"]))
         ids = {d["site"]["id"] for d in details}
-        months = await run_in_threadpool(self.trends.year, ids)
+        months = await run_in_threadpool(self.collector.months.year, ids)
         return pages.trend_table(months, titles, lang)
 
     def routes(self) -> list[Mount | Route]:

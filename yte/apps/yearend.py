@@ -69,3 +69,57 @@ def write(report, fmt: str, out: Path) -> None:
         render.write_pdf(report, out)
     else:
         render.write_xlsx(report, out)
+
+
+def monthly(config: str | Path, year: int, *, province: str | None = None,
+            site: str | None = None, now: float | None = None) -> str:
+    """Each target month by month ("tháng 1 … tháng 9") for a site (its verdict) or a
+    province (sites meeting / sites): `yte report --monthly`. Past months are judged once
+    from the history and kept in the store, as the web pages' trend reads them."""
+    from yte_compliance.apps.pages import trend_table
+    from yte_compliance.collector.config import existing_database, load_collector_config
+    from yte_compliance.collector.history import migrate_v1, views_as_of
+    from yte_compliance.collector.months import Months, month_end
+    from yte_compliance.collector.store import Store
+    from yte_compliance.collector.world import load_world
+
+    cfg = load_collector_config(config)
+    world = load_world(cfg)
+    chosen = {k for k, v in world.sites.items()
+              if (province is None or v.province == province) and (site is None or k == site)}
+    if not chosen:
+        raise UsageError("không có cơ sở nào / no site matches --province/--site")
+    now = now or time.time()
+    store = Store(existing_database(cfg))
+    try:
+        migrate_v1(store)
+        kept = Months(world, store, None, lambda: now, stale_after=cfg.stale_after_seconds,
+                      forget_after=cfg.forget_after_seconds,
+                      bandwidth_window=cfg.bandwidth.window_days * 86400)
+        months = []
+        for m in range(1, 13):
+            end = month_end(year, m)
+            if end < now:
+                results = kept.month(year, m)
+            elif end - 31 * 86400 < now:  # this month: as it stands now, not kept
+                views = views_as_of(store, world.sites, world.targets, world.policy, now,
+                                    stale_after=cfg.stale_after_seconds,
+                                    forget_after=cfg.forget_after_seconds,
+                                    bandwidth_window=cfg.bandwidth.window_days * 86400)
+                results = {sid: {r.check: {"status": r.status, "value": r.value}
+                                 for r in v.results} for sid, v in views.items() if v.hosts}
+            else:
+                break
+            months.append((m, {s: r for s, r in results.items() if s in chosen}))
+    finally:
+        store.close()
+    titles = {t.id: (t.title_vi, t.title_en) for t in world.targets.values()
+              if any(t.id in r for _, res in months for r in res.values())}
+    table = trend_table(months, titles, "vi")
+    widths = [max(len(str(row[i])) for row in [table.header, *table.rows]) for i in
+              range(len(table.header))]
+    widths[0] = min(widths[0], 60)
+    lines = ["  ".join(str(c)[:widths[i]].ljust(widths[i]) for i, c in enumerate(row)).rstrip()
+             for row in [table.header, *table.rows]]
+    where = site or province or ", ".join(sorted({world.sites[s].province for s in chosen}))
+    return f"{where}, năm {year} (cơ sở đạt / số cơ sở theo tháng)\n" + "\n".join(lines)

@@ -24,11 +24,18 @@ from yte_compliance.apps.yearend import FORMATS, generate, write
                                "to fill in by hand")
 @click.option("--date", "issued", type=click.DateTime(["%Y-%m-%d"]),
               help="the date the report is issued (default: today)")
+@click.option("--monthly", is_flag=True,
+              help="print each target month by month (tháng 1 … tháng 12) instead")
 def report(config_path: str, year: int, as_of: dt.datetime | None, province: str | None,
            site: str | None, fmt: str, out: str | None, number: str | None,
-           issued: dt.datetime | None) -> None:
+           issued: dt.datetime | None, monthly: bool) -> None:
     """Báo cáo năm ĐẠT / CHƯA ĐẠT / the year-end report (xlsx, html, pdf, json).
     The heading and signature come from the collector config's `report:` section."""
+    if monthly:
+        from yte_compliance.apps.yearend import monthly as month_by_month
+
+        click.echo(month_by_month(config_path, year, province=province, site=site))
+        return
     result = generate(config_path, year, as_of=as_of.date() if as_of else None,
                       province=province, site=site, number=number,
                       issued=issued.date() if issued else None)
