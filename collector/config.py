@@ -90,6 +90,9 @@ class CollectorConfig:
     # dashboards link the web pages under it
     public_url: str | None = None
     issuer: Issuer = Issuer()
+    # /metrics with a series set per host (false: the site series alone, for a province so
+    # large that its Prometheus should not hold every PC; the API and pages still do)
+    per_host_series: bool = True
 
 
 def _issuer(s: Section | None) -> Issuer:
@@ -227,6 +230,7 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
         os_lifecycle_file=_optional_path(s, base, "os_lifecycle_file"),
         count_unmanaged_pcs=s.get("count_unmanaged_pcs", bool, True),
         public_url=public_url(s),
+        per_host_series=s.get("per_host_series", bool, True),
         issuer=_issuer(s.section("report", None)),
     )
     s.finish()

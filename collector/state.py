@@ -1,5 +1,9 @@
 """The fleet in memory: latest facts per host and each site's results, recomputed only
-for sites that changed (and every ``refresh`` seconds, as time alone makes hosts stale)."""
+for sites that changed: a report, a scan, or the moment time alone changes a site's
+results (a host turning stale or forgotten, a measurement leaving the window, a
+"within N days" fact running out, midnight). Each site's next such moment is kept, so a
+scrape after an idle minute re-judges no unchanged site; every ``refresh`` seconds all
+are judged again, a safety net."""
 
 from __future__ import annotations
 
@@ -50,7 +54,7 @@ class DeviceView:
 class Fleet:
     def __init__(self, store: Store, sites: dict[str, Site], targets: dict[str, Target],
                  policy: Policy, *, stale_after: float, forget_after: float,
-                 clock: Callable[[], float] = time.time, refresh: float = 60.0,
+                 clock: Callable[[], float] = time.time, refresh: float = 6 * 3600.0,
                  bandwidth_window: float = 7 * 86400, device_window: float = 7 * 86400):
         self.sites, self.targets, self.policy = sites, targets, policy
         self.stale_after, self.forget_after = stale_after, forget_after
@@ -72,9 +76,11 @@ class Fleet:
             if m.site in sites:
                 self._measurements[m.site].append(m)
         self._views: dict[str, SiteView] = {}
+        self._due: dict[str, float] = {}  # site → when time alone next changes its view
         self._dirty: set[str] = set(sites)
         self._evaluated_at = 0.0
         self.generation = 0  # changes whenever any view may have changed
+        self.evaluations = 0  # sites judged, all told (what a scrape costs is what it adds)
 
     def _put(self, row: HostRow) -> None:
         old = self._hosts.get(row.host_id)
@@ -129,16 +135,22 @@ class Fleet:
             now = self.clock()
             if now - self._evaluated_at >= self.refresh:
                 self._dirty = set(self.sites)
+            else:
+                self._dirty.update(s for s, due in self._due.items() if due <= now)
             if self._dirty:
                 targets = in_force(self.targets, dt.date.fromtimestamp(now))
                 for sid in self._dirty:
                     new = self._evaluate(self.sites[sid], targets, now)
+                    self.evaluations += 1
                     old = self._views.get(sid)
                     # everything a view carries counts (devices, bandwidth, site facts
                     # too), but not when it was evaluated: an unchanged view keeps its
                     # identity, so nothing downstream re-renders it
                     if old is None or dataclasses.replace(new, evaluated_at=old.evaluated_at) != old:
                         self._views[sid] = new
+                    self._due[sid] = next_change(new, targets, now, self.stale_after,
+                                                 self.forget_after, self.bandwidth_window,
+                                                 self.device_window)
                 if len(self._dirty) == len(self.sites):
                     self._evaluated_at = now
                 self._dirty.clear()
@@ -155,6 +167,27 @@ class Fleet:
         return evaluate_view(site, rows, window, targets, self.policy, now=now,
                              stale_after=self.stale_after, forget_after=self.forget_after,
                              devices=devices)
+
+
+def next_change(view: SiteView, targets: list[Target], now: float, stale_after: float,
+                forget_after: float, bandwidth_window: float, device_window: float) -> float:
+    """The next moment at which time alone changes the site's view."""
+    tomorrow = dt.datetime.combine(dt.date.fromtimestamp(now) + dt.timedelta(days=1),
+                                   dt.time()).timestamp()
+    times = [tomorrow]  # a new day: the targets in force, declarations, waivers, lifecycle
+    for r in view.hosts:
+        times += (r.collected_at + stale_after, r.collected_at + forget_after)
+    times += (m.measured_at + bandwidth_window for m in view.bandwidth)
+    times += (d.last_seen + device_window for d in view.devices)
+    clauses = [c for t in targets for c in t.all_of]
+    clauses += [c for t in targets for _, rule in t.by_site_type for c in rule.all_of or ()]
+    within = {(c.fact, float(c.value)) for c in clauses if c.op == "within_days"}
+    for facts in view.judged.values():
+        for fact, days in within:
+            value = facts.get(fact)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                times.append(float(value) + days * 86400)
+    return min((t for t in times if t > now), default=tomorrow)
 
 
 def evaluate_view(site: Site, rows: list[HostRow], window: list[Measurement],

@@ -112,8 +112,9 @@ def _labels(**labels: str) -> str:
     return ",".join(f'{k}="{_esc(str(v))}"' for k, v in labels.items())
 
 
-def site_lines(view: SiteView) -> dict[str, list[str]]:
-    """Every sample line of one site, by family."""
+def site_lines(view: SiteView, hosts_too: bool = True) -> dict[str, list[str]]:
+    """Every sample line of one site, by family; without ``hosts_too``, the site's own
+    series alone (a very large province: its hosts stay in the API and the web pages)."""
     out: dict[str, list[str]] = {name: [] for name, _ in SITE_FAMILIES}
 
     def add(family: str, value: float, **labels: str) -> None:
@@ -161,7 +162,7 @@ def site_lines(view: SiteView) -> dict[str, list[str]]:
                 add("yte_site_check_value", r.value, site=sid, check=r.check)
             if r.target is not None:
                 add("yte_site_check_threshold", r.target, site=sid, check=r.check)
-    for h in view.hosts:
+    for h in view.hosts if hosts_too else ():
         hid = h.host_id
         os_name = " ".join(str(x) for x in (h.facts.get("hardware.os_name"),
                                             h.facts.get("hardware.os_version")) if x)
@@ -253,7 +254,11 @@ class _Counters:
 class Renderer:
     """Keeps each site's lines while its view is the same object; joins per family."""
 
-    def __init__(self, counts: Counts | None = None, process: bool = True):
+    def __init__(self, counts: Counts | None = None, process: bool = True,
+                 per_host: bool = True):
+        self.per_host = per_host
+        self.families = [f for f in SITE_FAMILIES
+                         if per_host or not f[0].startswith("yte_host_")]
         self._chunks: dict[str, tuple[SiteView, dict[str, bytes]]] = {}
         self._own = CollectorRegistry(auto_describe=False)
         self._own.register(_Counters(counts or dict))
@@ -269,12 +274,12 @@ class Renderer:
         for sid, view in views.items():
             cached = self._chunks.get(sid)
             if cached is None or cached[0] is not view:
-                lines = site_lines(view)
+                lines = site_lines(view, self.per_host)
                 self._chunks[sid] = (view, {f: "".join(ls).encode() for f, ls in lines.items()})
         order = sorted(views) if only is None else sorted(s for s in views if s in only)
         shown = views if only is None else {s: views[s] for s in order}
         parts = []
-        for i, (family, help_) in enumerate(SITE_FAMILIES):
+        for i, (family, help_) in enumerate(self.families):
             parts.append(f"# HELP {family} {help_}\n# TYPE {family} gauge\n".encode())
             parts.extend(self._chunks[sid][1][family] for sid in order)
             if i == 0:
@@ -293,9 +298,9 @@ def render(views: Mapping[str, SiteView], targets: Mapping[str, Target],
 class MetricsCache:
     """The exposition of the fleet's current generation, plain and gzipped (on demand)."""
 
-    def __init__(self, fleet: Fleet, counts: Counts):
+    def __init__(self, fleet: Fleet, counts: Counts, per_host: bool = True):
         self.fleet, self.counts = fleet, counts
-        self._renderer = Renderer(counts)
+        self._renderer = Renderer(counts, per_host=per_host)
         self._lock = threading.Lock()
         self._key: tuple | None = None
         self._plain = b""

@@ -1,5 +1,6 @@
 """The exposition: pinned by a golden file, and its rules checked one by one."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -151,3 +152,44 @@ def test_a_newly_seen_device_reaches_the_view_and_the_exposition(fleet):
     assert get(exposition(fleet), "yte_site_devices", site="tyt-xa-a", state="unmanaged") == 1.0
     # nothing changed since: the same object, so nothing downstream renders it again
     assert fleet.current_views()["tyt-xa-a"] is after
+
+
+def test_only_sites_whose_results_time_changes_are_judged_again(tmp_path):
+    """Before, every site was judged again every minute; now a site is judged again at
+    the moment time alone changes it (here: its one host turning stale), and no other."""
+    sites_file = tmp_path / "sites.yaml"
+    sites_file.write_text(SITES_YAML)
+    store = Store(tmp_path / "db.sqlite")
+    store.ingest(row_of(make_report("bv-tinh", "h1", collected_at=NOW - 600)), "{}")
+    store.ingest(row_of(make_report("tyt-xa-a", "h2", collected_at=NOW - DAY)), "{}")
+    now = [NOW]
+    f = Fleet(store, parse_sites(load_yaml(sites_file), sites_file),
+              load_targets([ROOT / "configs/targets.yaml"]), Policy(), stale_after=3 * DAY,
+              forget_after=30 * DAY, clock=lambda: now[0])
+    try:
+        f.current_views()
+        assert f.evaluations == 2
+        midnight = dt.datetime.combine(dt.date.fromtimestamp(NOW) + dt.timedelta(days=1),
+                                       dt.time()).timestamp()  # every site is judged then
+        for minutes in (1, 5, 60):  # scrapes with nothing due: no site judged
+            if NOW + minutes * 60 < midnight:
+                now[0] = NOW + minutes * 60
+                f.current_views()
+        assert f.evaluations == 2
+        now[0] = NOW + 2 * DAY + 60  # tyt-xa-a's host turns stale (it reported a day before)
+        views = f.current_views()
+        assert "h2" in views["tyt-xa-a"].stale and "h1" not in views["bv-tinh"].stale
+        assert f._due["bv-tinh"] > now[0] and f._due["tyt-xa-a"] > now[0]
+    finally:
+        store.close()
+
+
+def test_per_host_series_can_be_switched_off_for_a_very_large_province(fleet):
+    from yte_compliance.exporters.prometheus import Renderer
+
+    full = Renderer(process=False).render(fleet.current_views(), fleet.targets).decode()
+    lean = Renderer(process=False, per_host=False).render(fleet.current_views(),
+                                                          fleet.targets).decode()
+    assert "yte_host_info{" in full and "yte_host_" not in lean
+    site = [line for line in full.splitlines() if line.startswith("yte_site_")]
+    assert site and site == [line for line in lean.splitlines() if line.startswith("yte_site_")]

@@ -17,7 +17,10 @@ from yte_compliance.exporters.prometheus import MetricsCache
 
 def open_full_collector(cfg: CollectorConfig,
                         clock: Callable[[], float] = time.time) -> Collector:
-    return open_collector(cfg, clock, exposition=MetricsCache, windows_batch=batch_report)
+    def exposition(fleet, counts):
+        return MetricsCache(fleet, counts, per_host=cfg.per_host_series)
+
+    return open_collector(cfg, clock, exposition=exposition, windows_batch=batch_report)
 
 
 def collector_app(cfg: CollectorConfig, clock: Callable[[], float] = time.time) -> FastPath:
