@@ -99,6 +99,21 @@ def parse_wrk(out: str) -> tuple[int, int, dict, str | None]:
     return requests, non2xx, latency, errors.group(1) if errors else None
 
 
+def site_tokens(database: Path, sites: int) -> list[str]:
+    """A token for each site-NNN, stored in ``database``; the plain tokens, in order."""
+    from yte_compliance.collector.store import Store
+    from yte_compliance.collector.tokens import new_token
+
+    store = Store(database)
+    tokens = []
+    for s in range(sites):
+        plain, stored = new_token()
+        store.add_token(f"site-{s:03d}", stored)
+        tokens.append(plain)
+    store.close()
+    return tokens
+
+
 async def _once(data: bytes):
     yield data
 
@@ -112,19 +127,11 @@ def commit_only(folder: Path, template: str, args) -> float:
 
     from yte_compliance.apps.serve import open_full_collector
     from yte_compliance.collector.config import load_collector_config
-    from yte_compliance.collector.store import Store
-    from yte_compliance.collector.tokens import new_token
 
     text = (folder / "collector.yaml").read_text().replace("db.sqlite", "floor.sqlite")
     (folder / "floor.yaml").write_text(text)
     cfg = load_collector_config(folder / "floor.yaml")
-    store = Store(cfg.database)
-    tokens = []
-    for s in range(args.sites):
-        plain, stored = new_token()
-        store.add_token(f"site-{s:03d}", stored)
-        tokens.append(plain)
-    store.close()
+    tokens = site_tokens(cfg.database, args.sites)
     collector = open_full_collector(cfg)
     done = 0
 
@@ -164,7 +171,6 @@ def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     from tests.fleet import make_report
     from yte_compliance.collector.store import Store
-    from yte_compliance.collector.tokens import new_token
 
     with tempfile.TemporaryDirectory() as tmp:
         folder, port = Path(tmp), free_port()
@@ -177,13 +183,7 @@ def main() -> None:
         (folder / "collector.yaml").write_text(
             f"listen: 127.0.0.1:{port}\ndatabase: db.sqlite\nsites_file: sites.yaml\n"
             "targets_files: [targets.yaml]\nallow_plain_http: true\nlog_level: warning\n")
-        store = Store(folder / "db.sqlite")
-        tokens = []
-        for s in range(args.sites):
-            plain, stored = new_token()
-            store.add_token(f"site-{s:03d}", stored)
-            tokens.append(plain)
-        store.close()
+        tokens = site_tokens(folder / "db.sqlite", args.sites)
         template = json.dumps(make_report("@SITE@", "@HOST@", collected_at=0,
                                           report_id="@RID@"))
         template = template.replace('"1970-01-01T00:00:00.000Z"', '"@TIME@"')

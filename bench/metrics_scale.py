@@ -64,7 +64,17 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,50000")
     ap.add_argument("--idle", type=float, default=65.0)
     ap.add_argument("--name", default="metrics_scale", help="the results file's name")
+    ap.add_argument("--before", help="the Python of the release to compare (its venv): run "
+                                     "first, the same sizes, side by side")
     args = ap.parse_args()
+    before = None
+    if args.before:
+        import json
+
+        subprocess.run([args.before, __file__, "--sizes", args.sizes, "--idle", str(args.idle),
+                        "--name", "metrics_scale_before"], check=True, timeout=7200)
+        path = Path(__file__).resolve().parent / "results/metrics_scale_before.json"
+        before = json.loads(path.read_text())["sizes"]
     rows = [one_size(int(n), args.idle) for n in args.sizes.split(",")]
     print(f"{'hosts':>7} {'series':>9} {'start-up s':>11} {'after report ms':>16} "
           f"{'after idle min ms':>18} {'RSS MiB':>8}")
@@ -74,7 +84,17 @@ def main() -> None:
     if len(rows) >= 2:
         ratio = rows[-1]["after_report_ms"] / rows[-2]["after_report_ms"]
         print(f"after a report, {rows[-1]['hosts']:,} / {rows[-2]['hosts']:,} hosts: {ratio:.1f}×")
-    print(f"saved {save(args.name, {'sizes': rows})}")
+    out: dict = {"sizes": rows}
+    if before:
+        out["before"] = before
+        print("before → after (ratio after/before):")
+        for b, a in zip(before, rows, strict=True):
+            print(f"  {a['hosts']:>7,} hosts: start-up {b['startup_seconds']} → "
+                  f"{a['startup_seconds']} s; after a report {b['after_report_ms']} → "
+                  f"{a['after_report_ms']} ms ({a['after_report_ms'] / b['after_report_ms']:.2f}×); "
+                  f"after an idle minute {b['after_idle_minute_ms']} → "
+                  f"{a['after_idle_minute_ms']} ms; RSS {b['rss_mib']} → {a['rss_mib']} MiB")
+    print(f"saved {save(args.name, out)}")
 
 
 if __name__ == "__main__":

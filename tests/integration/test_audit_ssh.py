@@ -264,11 +264,11 @@ def test_unreachable_silent_and_refusing_hosts_fail_alone_within_timeout(tmp_pat
 # ---- deploy -------------------------------------------------------------------------------
 
 
-def test_deploy_installs_reports_and_changes_nothing_the_second_time(tmp_path):
+def deploy_twice(tmp_path, bed, tokens: Path, *, dry_run_first: bool = False):
+    """`yte deploy ssh` to one host (a real sshd; its / is a folder here) twice: the first
+    and second runs' outputs, and that root."""
     server = Sshd(tmp_path / "sshd").start()
     root = tmp_path / "host-root"  # the host's / for this test: nothing outside is touched
-    bed = make_bed(tmp_path / "collector")
-    tokens = tokens_dir(tmp_path / "tokens", bed.tokens)
     try:
         known = tmp_path / "known_hosts"
         known.write_text(server.known_hosts_line())
@@ -276,15 +276,22 @@ def test_deploy_installs_reports_and_changes_nothing_the_second_time(tmp_path):
         inv.write_text(inv.read_text() + f"collector:\n  url: {bed.url}\n  tokens_dir: {tokens}\n")
         args = ["deploy", "ssh", "-i", str(inv), "--root", str(root)]
         with serving(bed.config):
-            plan = yte(*args, "--dry-run")
-            assert plan.returncode == 0, plan.stdout + plan.stderr
-            assert "would change" in plan.stdout and not root.exists()
-
+            if dry_run_first:
+                plan = yte(*args, "--dry-run")
+                assert plan.returncode == 0, plan.stdout + plan.stderr
+                assert "would change" in plan.stdout and not root.exists()
             first = yte(*args)
             assert first.returncode == 0, first.stdout + first.stderr
             second = yte(*args)
     finally:
         server.stop()
+    return first, second, root
+
+
+def test_deploy_installs_reports_and_changes_nothing_the_second_time(tmp_path):
+    bed = make_bed(tmp_path / "collector")
+    tokens = tokens_dir(tmp_path / "tokens", bed.tokens)
+    first, second, root = deploy_twice(tmp_path, bed, tokens, dry_run_first=True)
     assert "changed" in first.stdout
     assert "no service manager running" in first.stdout or "not enabled" in first.stdout
     assert "first report received by the collector" in first.stdout
@@ -310,8 +317,6 @@ def test_deploy_with_the_site_enrollment_secret_gives_the_host_its_own_key(tmp_p
 
     from yte_compliance.cli import main as yte_cli
 
-    server = Sshd(tmp_path / "sshd").start()
-    root = tmp_path / "host-root"
     bed = make_bed(tmp_path / "collector")
     added = CliRunner().invoke(yte_cli, ["collector", "enrollment", "add", "bv-tinh", "-c",
                                          str(bed.config)])
@@ -320,18 +325,7 @@ def test_deploy_with_the_site_enrollment_secret_gives_the_host_its_own_key(tmp_p
     tokens.mkdir()
     (tokens / "bv-tinh.enroll").write_text(added.stdout.strip())
     (tokens / "bv-tinh.enroll").chmod(0o600)
-    try:
-        known = tmp_path / "known_hosts"
-        known.write_text(server.known_hosts_line())
-        inv = _one_host_inventory(tmp_path, server, known)
-        inv.write_text(inv.read_text() + f"collector:\n  url: {bed.url}\n  tokens_dir: {tokens}\n")
-        args = ["deploy", "ssh", "-i", str(inv), "--root", str(root)]
-        with serving(bed.config):
-            first = yte(*args)
-            assert first.returncode == 0, first.stdout + first.stderr
-            second = yte(*args)
-    finally:
-        server.stop()
+    first, second, root = deploy_twice(tmp_path, bed, tokens)
     assert "first report received by the collector" in first.stdout
     config = (root / "etc/yte/agent.yaml").read_text()
     assert f"enrollment_secret_file: {root}/etc/yte/token" in config

@@ -4,6 +4,8 @@ Prometheus federating two provinces."""
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import yaml
@@ -260,16 +262,29 @@ def test_alertmanager_sends_one_grouped_notification_and_a_resolved_one(tmp_path
         stop()
 
 
-def test_central_prometheus_federates_site_level_series_only(tmp_path):
+@contextmanager
+def two_provinces(tmp_path, extra: str = "") -> Iterator[list]:
+    """Lâm Đồng and Quảng Ngãi, each a collector (one failing PC's firewall of two) and a
+    Prometheus scraping it with the shipped rules and ``extra`` configuration."""
     a, stop_a = running_collector(tmp_path / "ca", "Lâm Đồng")
     b, stop_b = running_collector(tmp_path / "cb", "Quảng Ngãi", sites_prefix="qn-")
-    proms = []
+    proms: list = []
     try:
         for bed, prefix in ((a, ""), (b, "qn-")):
             post(bed, f"{prefix}bv-tinh", f"{prefix}h1", firewall=False)
             post(bed, f"{prefix}tyt-xa-a", f"{prefix}h2")
-            config = prometheus_config([f"127.0.0.1:{bed.port}"], token=bed.viewer)
+            config = prometheus_config([f"127.0.0.1:{bed.port}"], token=bed.viewer) + extra
             proms.append(Prometheus(tmp_path / f"p-{prefix or 'ld'}", config, rules()))
+        yield proms
+    finally:
+        for p in proms:
+            p.stop()
+        stop_a()
+        stop_b()
+
+
+def test_central_prometheus_federates_site_level_series_only(tmp_path):
+    with two_provinces(tmp_path) as proms:
         match = '{__name__=~"site_check:.*|site:.*|province.*:.*"}'
         central = Prometheus(tmp_path / "central", (
             "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: federate\n"
@@ -288,11 +303,6 @@ def test_central_prometheus_federates_site_level_series_only(tmp_path):
         assert central.query('{__name__=~"yte_host_.*"}') == []  # no per-host series travel
         assert central.query('{__name__=~"yte_.*"}') == []  # only recorded aggregates
         assert proms[0].query('count({__name__=~"yte_host_.*"})')  # they stay in the province
-    finally:
-        for p in proms:
-            p.stop()
-        stop_a()
-        stop_b()
 
 
 def test_two_provinces_write_to_victoria_metrics_and_the_national_dashboard_reads_it(tmp_path):
@@ -302,32 +312,25 @@ def test_two_provinces_write_to_victoria_metrics_and_the_national_dashboard_read
     from tests.monitoring import VictoriaMetrics
 
     vm = VictoriaMetrics(tmp_path / "vm")
-    a, stop_a = running_collector(tmp_path / "ca", "Lâm Đồng")
-    b, stop_b = running_collector(tmp_path / "cb", "Quảng Ngãi", sites_prefix="qn-")
-    proms = []
     try:
-        for bed, prefix in ((a, ""), (b, "qn-")):
-            post(bed, f"{prefix}bv-tinh", f"{prefix}h1", firewall=False)
-            post(bed, f"{prefix}tyt-xa-a", f"{prefix}h2")
-            config = prometheus_config([f"127.0.0.1:{bed.port}"], token=bed.viewer)
-            config += REMOTE_WRITE.format(url=f"{vm.url}/api/v1/write")
-            proms.append(Prometheus(tmp_path / f"p-{prefix or 'ld'}", config, rules()))
-        vm.wait_for('count by (province) (province_check:yte_site_check_pass:ratio)',
-                    lambda r: {x["metric"]["province"] for x in r} == {"Lâm Đồng", "Quảng Ngãi"},
-                    timeout=90)
-        national = json.loads(render_dashboards()["yte-national.json"])
-        for expr in expressions(national):
-            found = vm.wait_for(expr.replace('"$province"', '".*"'), bool, timeout=30)
-            provinces = {r["metric"].get("province") for r in found}
-            assert provinces == {"Lâm Đồng", "Quảng Ngãi"}, (expr, provinces)
-        ratio = vm.query('province_check:yte_site_check_pass:ratio{check="pc.firewall"}')
-        assert {r["metric"]["province"]: float(r["value"][1]) for r in ratio} == {
-            "Lâm Đồng": 0.5, "Quảng Ngãi": 0.5}
-        assert vm.query('count({__name__=~"yte_.*"})') == []  # no raw series, no per-host
-        assert proms[0].query('count({__name__=~"yte_host_.*"})')  # they stay in the province
+        with two_provinces(tmp_path, REMOTE_WRITE.format(url=f"{vm.url}/api/v1/write")) as proms:
+            check_national_store(vm, proms)
     finally:
-        for p in proms:
-            p.stop()
         vm.stop()
-        stop_a()
-        stop_b()
+
+
+def check_national_store(vm, proms) -> None:
+    """Both provinces' aggregates in VictoriaMetrics; every national query answers both."""
+    vm.wait_for('count by (province) (province_check:yte_site_check_pass:ratio)',
+                lambda r: {x["metric"]["province"] for x in r} == {"Lâm Đồng", "Quảng Ngãi"},
+                timeout=90)
+    national = json.loads(render_dashboards()["yte-national.json"])
+    for expr in expressions(national):
+        found = vm.wait_for(expr.replace('"$province"', '".*"'), bool, timeout=30)
+        provinces = {r["metric"].get("province") for r in found}
+        assert provinces == {"Lâm Đồng", "Quảng Ngãi"}, (expr, provinces)
+    ratio = vm.query('province_check:yte_site_check_pass:ratio{check="pc.firewall"}')
+    assert {r["metric"]["province"]: float(r["value"][1]) for r in ratio} == {
+        "Lâm Đồng": 0.5, "Quảng Ngãi": 0.5}
+    assert vm.query('count({__name__=~"yte_.*"})') == []  # no raw series, no per-host
+    assert proms[0].query('count({__name__=~"yte_host_.*"})')  # they stay in the province
