@@ -103,8 +103,8 @@ def build_now(path: Path, pcs: int, days: int, share: float, seed: int = 1) -> i
     store.close()
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA synchronous=OFF")
-    numbers = dict(db.execute("SELECT host_id, id FROM host_ids").fetchall())
-    count = pcs
+    db.execute("PRAGMA cache_size=-4000000")  # 4 GB of pages: the key b-tree in memory
+    db.execute("CREATE TEMP TABLE cur (host INTEGER PRIMARY KEY, state INTEGER)")
     per_day = int(86400 / STEP)
     for day in range(days):
         changed = changes(rnd, hosts, day, share) if day else []
@@ -112,22 +112,21 @@ def build_now(path: Path, pcs: int, days: int, share: float, seed: int = 1) -> i
             store = Store(path)
             ingest(store, hosts, changed, START + day * 86400 + 60)
             store.close()
-            count += len(changed)
-        latest = current_states(db)
         db.execute("BEGIN")
-        rows = []
-        first = 1 if day == 0 else 0
-        for slot in range(first, per_day):
-            t = START + day * 86400 + slot * STEP
-            for number in numbers.values():
-                rows.append((os.urandom(16), number, t, t + 1.5, os.urandom(16), latest[number]))
-            if len(rows) >= 200_000:
-                db.executemany("INSERT INTO log VALUES (?, ?, ?, ?, ?, ?)", rows)
-                count += len(rows)
-                rows = []
-        db.executemany("INSERT INTO log VALUES (?, ?, ?, ?, ?, ?)", rows)
-        count += len(rows)
+        db.execute("DELETE FROM cur")
+        db.execute("INSERT INTO cur SELECT host, max(id) FROM states GROUP BY host")
+        # the day's repeating reports, one per PC every 30 minutes, written in SQLite
+        # itself: random 16-byte ids and body hashes, as UUIDs and SHA-256 are
+        db.execute(
+            """WITH RECURSIVE slot(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM slot
+                                         WHERE i + 1 < ?)
+               INSERT INTO log SELECT randomblob(16), c.host, ? + i * ?, ? + i * ? + 1.5,
+                                      randomblob(16), c.state
+               FROM slot, cur c""",
+            (1 if day == 0 else 0, per_day, START + day * 86400, STEP,
+             START + day * 86400, STEP))
         db.execute("COMMIT")
+    count = db.execute("SELECT count(*) FROM log").fetchone()[0]
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return count
@@ -223,7 +222,20 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=10_000_000,
                     help="also a store of at least this many reports (0: skip)")
     ap.add_argument("--folder", help="where to build the stores (default: a temporary one)")
+    ap.add_argument("--measure", metavar="DB", help="only measure an existing store (a "
+                    "province's own collector.db, or one this script built): bytes per "
+                    "report, the as-of at its newest report, start-up")
     args = ap.parse_args()
+    if args.measure:
+        path = Path(args.measure)
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        reports, newest = db.execute("SELECT count(*), max(collected_at) FROM log").fetchone()
+        db.close()
+        out = measure(path, reports, "now", (newest - START) / 86400 + 1 / 86400)
+        print(json.dumps(out))
+        print(f"saved {save('history_measured', {'database': str(path), **out})}")
+        return
     results: dict = {"pcs": args.pcs, "days": args.days, "share_changing_per_day": args.share}
     with tempfile.TemporaryDirectory(dir=args.folder) as tmp:
         folder = Path(tmp)
@@ -237,10 +249,12 @@ def main() -> None:
                                "pcs": args.v1_pcs,
                                "build_seconds": round(time.perf_counter() - t0, 1)}
         (folder / "v1.db").unlink()
+        save("history", results)  # each phase kept as it ends: a long run cut short says what it did
         n = build_now(folder / "same.db", args.v1_pcs, args.days, args.share)
         results["month_now_same_fleet"] = {**measure(folder / "same.db", n, "now", args.days),
                                            "pcs": args.v1_pcs}
         (folder / "same.db").unlink()
+        save("history", results)
         if args.big:
             days = -(-args.big // (args.pcs * 48))
             t0 = time.perf_counter()
