@@ -57,7 +57,7 @@ def test_a_new_pc_enrolls_and_reports_with_its_own_key(site):
     key = answer["host_key"]
     assert report(bed, key, "h-pc01") == 201
     stored = app.state.store.host_key(token_id_of(key))
-    assert stored.host_id == "h-pc01" and key.split("_")[2] not in stored.token.digest
+    assert stored.host_id == "h-pc01" and key.split("_", 2)[2] not in stored.token.digest
     # the secret itself never reports
     assert report(bed, secret, "h-pc01") == 401
     assert b'yte_collector_enrollments_total{site="tyt-xa-a"} 1.0' in bed.call(
@@ -101,7 +101,7 @@ def test_revoking_the_secret_leaves_enrolled_pcs_reporting(site):
     bed, secret, _ = site
     key = enroll(bed, secret, "h-pc01")[1]["host_key"]
     listing = cli(bed, "enrollment", "list")
-    assert "gói 12/2026" in listing and secret.split("_")[2] not in listing
+    assert "gói 12/2026" in listing and secret.split("_", 2)[2] not in listing
     cli(bed, "enrollment", "revoke", token_id_of(secret))
     assert enroll(bed, secret, "h-pc02")[0] == 401
     assert report(bed, key, "h-pc01") == 201
