@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from yte_compliance.collector.history import views_as_of
-from yte_compliance.collector.state import Fleet
+from yte_compliance.collector.state import Fleet, SiteView
 from yte_compliance.collector.store import Store
 from yte_compliance.collector.world import World
 
@@ -25,6 +25,13 @@ def month_end(year: int, month: int) -> float:
     """The last second of the month, local time (as the year-end report's as-of)."""
     first_next = dt.datetime(year + month // 12, month % 12 + 1, 1)
     return first_next.timestamp() - 1
+
+
+def results_of(views: Mapping[str, SiteView]) -> Results:
+    """Each site's results; a site no agent had reported from is left out ("—", not a row
+    of CHƯA RÕ)."""
+    return {sid: {r.check: {"status": r.status, "value": r.value} for r in v.results}
+            for sid, v in views.items() if v.hosts or v.bandwidth}
 
 
 class Months:
@@ -45,27 +52,26 @@ class Months:
             with self._lock:
                 self.store.forget_monthly(f"{day.year:04d}-{day.month:02d}")
 
+    def at(self, moment: float) -> Results:
+        """Every site's results as the history stood at ``moment`` (not kept)."""
+        return results_of(views_as_of(
+            self.store, self.world.sites, self.world.targets, self.world.policy, moment,
+            stale_after=self.stale_after, forget_after=self.forget_after,
+            bandwidth_window=self.bandwidth_window))
+
     def month(self, year: int, month: int) -> Results:
-        """Every site's results at the end of a past month (judged once, then kept). A
-        site no agent had reported from by then is left out: "—", not CHƯA RÕ."""
+        """Every site's results at the end of a past month (judged once, then kept)."""
         key = f"{year:04d}-{month:02d}"
         with self._lock:
             kept = self.store.monthly(key)
-            if kept is not None:
-                return kept
-            views = views_as_of(self.store, self.world.sites, self.world.targets,
-                                self.world.policy, month_end(year, month),
-                                stale_after=self.stale_after, forget_after=self.forget_after,
-                                bandwidth_window=self.bandwidth_window)
-            out: Results = {sid: {r.check: {"status": r.status, "value": r.value}
-                                  for r in v.results}
-                            for sid, v in views.items() if v.hosts or v.bandwidth}
-            self.store.keep_monthly(key, out)
-            return out
+            if kept is None:
+                kept = self.at(month_end(year, month))
+                self.store.keep_monthly(key, kept)
+            return kept
 
     def year(self, sites: Iterable[str], year: int | None = None) -> list[tuple[int, Results]]:
-        """(month, results of ``sites``) from January to the current month (the live view,
-        which needs the fleet) or, for a past year, to December."""
+        """(month, results of ``sites``) from January to the current month (the live view;
+        without a fleet, the history as of now) or, for a past year, to December."""
         today = dt.date.fromtimestamp(self.clock())
         year = year or today.year
         last = today.month if year == today.year else 12
@@ -73,15 +79,11 @@ class Months:
         out = []
         for m in range(1, last + 1):
             if year == today.year and m == today.month:
-                if self.fleet is None:
-                    raise ValueError("the current month needs the live fleet")
-                views = self.fleet.current_views()
-                results = {s: {r.check: {"status": r.status, "value": r.value}
-                               for r in views[s].results}
-                           for s in wanted if s in views and (views[s].hosts or views[s].bandwidth)}
+                results = (results_of(self.fleet.current_views()) if self.fleet is not None
+                           else self.at(self.clock()))
             elif (year, m) > (today.year, today.month):
-                results = {}
+                results = {}  # a month not yet begun
             else:
-                results = {s: r for s, r in self.month(year, m).items() if s in wanted}
-            out.append((m, results))
+                results = self.month(year, m)
+            out.append((m, {s: r for s, r in results.items() if s in wanted}))
         return out

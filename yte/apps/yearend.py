@@ -78,8 +78,8 @@ def monthly(config: str | Path, year: int, *, province: str | None = None,
     from the history and kept in the store, as the web pages' trend reads them."""
     from yte_compliance.apps.pages import trend_table
     from yte_compliance.collector.config import existing_database, load_collector_config
-    from yte_compliance.collector.history import migrate_v1, views_as_of
-    from yte_compliance.collector.months import Months, month_end
+    from yte_compliance.collector.history import migrate_v1
+    from yte_compliance.collector.months import Months
     from yte_compliance.collector.store import Store
     from yte_compliance.collector.world import load_world
 
@@ -93,24 +93,9 @@ def monthly(config: str | Path, year: int, *, province: str | None = None,
     store = Store(existing_database(cfg))
     try:
         migrate_v1(store)
-        kept = Months(world, store, None, lambda: now, stale_after=cfg.stale_after_seconds,
-                      forget_after=cfg.forget_after_seconds,
-                      bandwidth_window=cfg.bandwidth.window_days * 86400)
-        months = []
-        for m in range(1, 13):
-            end = month_end(year, m)
-            if end < now:
-                results = kept.month(year, m)
-            elif end - 31 * 86400 < now:  # this month: as it stands now, not kept
-                views = views_as_of(store, world.sites, world.targets, world.policy, now,
-                                    stale_after=cfg.stale_after_seconds,
-                                    forget_after=cfg.forget_after_seconds,
-                                    bandwidth_window=cfg.bandwidth.window_days * 86400)
-                results = {sid: {r.check: {"status": r.status, "value": r.value}
-                                 for r in v.results} for sid, v in views.items() if v.hosts}
-            else:
-                break
-            months.append((m, {s: r for s, r in results.items() if s in chosen}))
+        months = Months(world, store, None, lambda: now, stale_after=cfg.stale_after_seconds,
+                        forget_after=cfg.forget_after_seconds,
+                        bandwidth_window=cfg.bandwidth.window_days * 86400).year(chosen, year)
     finally:
         store.close()
     titles = {t.id: (t.title_vi, t.title_en) for t in world.targets.values()
