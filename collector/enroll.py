@@ -23,7 +23,7 @@ from yte_compliance.collector.limits import RateLimiter
 from yte_compliance.collector.refusal import Refused
 from yte_compliance.collector.state import Fleet
 from yte_compliance.collector.store import Store
-from yte_compliance.collector.tokens import new_token
+from yte_compliance.collector.tokens import bearer, new_token
 from yte_compliance.collector.world import World
 from yte_compliance.core.protocol import ENROLL_PATH
 from yte_compliance.core.report import ID_RE
@@ -53,8 +53,8 @@ class Enrollment:
 
     def _enroll(self, authorization: str, body: bytes, client: str | None
                 ) -> tuple[int, dict, dict]:
-        scheme, _, secret = authorization.partition(" ")
-        found = self.enrollment_of(secret.strip()) if scheme.lower() == "bearer" else None
+        secret = bearer(authorization)
+        found = self.enrollment_of(secret) if secret else None
         if found is None:
             raise Refused(401, "unauthorized", "mã đăng ký không hợp lệ",
                           "unknown or revoked enrollment secret")

@@ -41,7 +41,7 @@ from yte_compliance.collector.store import (
     Incoming,
     Store,
 )
-from yte_compliance.collector.tokens import StoredToken, token_id_of, verify
+from yte_compliance.collector.tokens import StoredToken, bearer, token_id_of, verify
 from yte_compliance.collector.viewers import Scope
 from yte_compliance.collector.views import devices_json, host_json, site_json
 from yte_compliance.collector.world import World, load_world
@@ -139,11 +139,6 @@ class Auth:
         return Scope.parse(info.scope)
 
 
-def _bearer(authorization: str) -> str | None:
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 class Reception:
     """Reports in. ``submit`` answers one report; ``admit`` holds the checks that need
     no disk, so a test or a tool can ask them directly."""
@@ -165,7 +160,7 @@ class Reception:
 
     def credential(self, authorization: str) -> tuple[str, str | None]:
         """(site, the PC a host key is bound to, or None for a site token)."""
-        token = _bearer(authorization)
+        token = bearer(authorization)
         if token is None:
             raise Refused(401, "unauthorized", "thiếu mã xác thực của cơ sở",
                           "missing bearer site token (Authorization: Bearer …)")
@@ -329,8 +324,11 @@ class Reading:
         self.world, self.fleet, self.auth, self.exposition = world, fleet, auth, exposition
         self.months = months
 
-    def scope(self, authorization: str) -> Scope:
-        token = _bearer(authorization)
+    def scope(self, authorization: str | Scope) -> Scope:
+        """The reader's scope: from a bearer header, or a web session's checked already."""
+        if isinstance(authorization, Scope):
+            return authorization
+        token = bearer(authorization)
         scope = self.auth.viewer_of(token) if token else None
         if scope is None:
             raise Refused(401, "unauthorized", "đọc dữ liệu cần mã xem",
@@ -339,7 +337,7 @@ class Reading:
         return scope
 
     def check_site(self, authorization: str | Scope, sid: str) -> None:
-        scope = self.scope(authorization) if isinstance(authorization, str) else authorization
+        scope = self.scope(authorization)
         if sid not in self.world.sites:
             raise Refused(404, "not_found", "không có cơ sở này", f"no site {sid!r}")
         if not scope.allows(self.world.sites[sid]):
@@ -349,7 +347,7 @@ class Reading:
     def sites(self, authorization: str | Scope) -> dict[str, Any]:
         """Every site of the reader's scope, summarised (a bearer header, or the scope of
         a web session that checked one)."""
-        scope = self.scope(authorization) if isinstance(authorization, str) else authorization
+        scope = self.scope(authorization)
         views = self.fleet.current_views()
         return {"sites": [site_json(views[s], self.world.targets, False) for s in sorted(views)
                           if scope.allows(self.world.sites[s])]}

@@ -56,3 +56,9 @@ def verify(token: str, stored: StoredToken) -> bool:
     if not m or m.group(1) != stored.token_id:
         return False
     return hmac.compare_digest(_digest(stored.salt, m.group(2)), stored.digest)
+
+
+def bearer(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, else None."""
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
