@@ -39,6 +39,14 @@ class Scope:
             return site.district == self.value
         return site.id == self.value
 
+    def reads_district(self, name: str, sites: Mapping[str, Site]) -> bool:
+        """May this reader see the district as a whole? Its own district, or a province
+        holding it; a site's reader sees its site alone."""
+        if self.kind == "district":
+            return self.value == name
+        return self.kind == "province" and any(
+            self.allows(site) for site in sites.values() if site.district == name)
+
     def site_ids(self, sites: Mapping[str, Site]) -> frozenset[str] | None:
         """The sites this scope reads; None when it reads them all."""
         if self.kind == "province" and self.value is None:

@@ -248,9 +248,7 @@ class Web:
         sites = self.collector.world.sites
         if not any(site.district == name for site in sites.values()):
             raise Refused(404, "not_found", "không có huyện này", f"no district {name!r}")
-        if not (s.scope.kind == "district" and s.scope.value == name
-                or s.scope.kind == "province" and any(
-                    s.scope.allows(site) for site in sites.values() if site.district == name)):
+        if not s.scope.reads_district(name, sites):
             raise Refused(403, "out_of_scope", "huyện ngoài phạm vi được xem",
                           f"this viewer reads {s.scope.text()}, not district {name}")
         lang = self.lang(request)
