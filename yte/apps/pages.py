@@ -6,11 +6,13 @@ main table, which is also what its CSV/XLSX export holds. No HTTP here: tests ca
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from yte_compliance.checks.todo import gib
 from yte_compliance.exporters.table import VERDICT_SHORT, achieved, requirement
 
 STATUSES = ("pass", "fail", "unknown", "waived")
@@ -215,8 +217,6 @@ def pc_table(host: dict[str, Any], lang: str) -> Table:
 
 
 def show_fact(fact: str, value: Any, lang: str) -> str:
-    from yte_compliance.checks.todo import gib
-
     if value is None:
         return pick(lang, "chưa rõ", "unknown")
     if isinstance(value, bool):
@@ -224,8 +224,6 @@ def show_fact(fact: str, value: Any, lang: str) -> str:
     if fact.endswith("_bytes"):
         return gib(value)
     if fact.endswith("_at"):
-        import datetime as dt
-
         return dt.datetime.fromtimestamp(float(value)).strftime("%d/%m/%Y %H:%M")
     if fact == "hardware.os_disk_media":
         return {"ssd": "SSD", "hdd": "HDD"}.get(str(value), str(value))
