@@ -11,8 +11,8 @@ last-report time and yte_host_stale = 1. An unknown fact or result has no sample
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import threading
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily
 
 from yte_compliance.checks.evaluate import FAIL, PASS, UNKNOWN, WAIVED
 from yte_compliance.checks.targets import Target
+from yte_compliance.exporters import gzipped
 
 if TYPE_CHECKING:
     from yte_compliance.collector.state import Fleet, SiteView
@@ -105,7 +106,9 @@ SITE_FAMILIES: tuple[tuple[str, str], ...] = (
 
 
 def _esc(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    if "\\" in value or "\n" in value or '"' in value:
+        return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return value
 
 
 def _labels(**labels: str) -> str:
@@ -119,6 +122,9 @@ def site_lines(view: SiteView, hosts_too: bool = True) -> dict[str, list[str]]:
 
     def add(family: str, value: float, **labels: str) -> None:
         out[family].append(f"{family}{{{_labels(**labels)}}} {float(value)!r}\n")
+
+    def put(family: str, labels: str, value: float) -> None:  # labels already escaped
+        out[family].append(f"{family}{{{labels}}} {float(value)!r}\n")
 
     sid, s = view.site.id, view.site
     coords = {} if s.latitude is None else {"latitude": f"{s.latitude:.5f}",
@@ -153,10 +159,11 @@ def site_lines(view: SiteView, hosts_too: bool = True) -> dict[str, list[str]]:
                               ("unknown", r.hosts_unknown), ("unmanaged", r.hosts_unmanaged),
                               ("waived", len(r.waived_hosts))):
                 add("yte_site_check_hosts", n, site=sid, check=r.check, result=result)
+            check = f',check="{_esc(r.check)}"'
             for hid in r.passing_hosts:
-                per_host.setdefault(hid, []).append((r.check, 1.0))
+                per_host.setdefault(hid, []).append((check, 1.0))
             for hid in r.failing_hosts:
-                per_host.setdefault(hid, []).append((r.check, 0.0))
+                per_host.setdefault(hid, []).append((check, 0.0))
         else:
             if r.value is not None:
                 add("yte_site_check_value", r.value, site=sid, check=r.check)
@@ -168,19 +175,20 @@ def site_lines(view: SiteView, hosts_too: bool = True) -> dict[str, list[str]]:
                                             h.facts.get("hardware.os_version")) if x)
         add("yte_host_info", 1, site=sid, host=hid, hostname=h.hostname, platform=h.platform,
             os=os_name, agent_version=h.agent_version, source=h.source)
-        add("yte_host_last_report_timestamp_seconds", h.collected_at, site=sid, host=hid)
+        labels = _labels(site=sid, host=hid)
+        put("yte_host_last_report_timestamp_seconds", labels, h.collected_at)
         is_stale = hid in view.stale
-        add("yte_host_stale", is_stale, site=sid, host=hid)
+        put("yte_host_stale", labels, is_stale)
         if is_stale:
             continue
         for probe, p in sorted(h.probes.items()):
-            add("yte_host_probe_success", p["status"] == "ok", site=sid, host=hid, probe=probe)
+            put("yte_host_probe_success", f'{labels},probe="{_esc(probe)}"', p["status"] == "ok")
         for check, v in per_host.get(hid, ()):
-            add("yte_host_check_pass", v, site=sid, host=hid, check=check)
+            put("yte_host_check_pass", labels + check, v)
         for fact, metric, _, transform in HOST_FACT_METRICS:
             v = transform(h.facts.get(fact))
             if v is not None:
-                add(metric, v, site=sid, host=hid)
+                put(metric, labels, v)
     return out
 
 
@@ -206,8 +214,8 @@ def _bandwidth_lines(view: SiteView, add: Callable[..., None]) -> None:
             add("yte_site_bandwidth_last_latency_seconds", last.latency_ms / 1000, site=sid)
 
 
-def _check_info(views: Mapping[str, SiteView], targets: Mapping[str, Target]) -> bytes:
-    active = {r.check for v in views.values() for r in v.results}
+def _check_info(active: Collection[str], targets: Mapping[str, Target]) -> bytes:
+    """The metadata of the checks some shown site has a result for."""
     lines = ["# HELP yte_check_info Check metadata (join on check).\n",
              "# TYPE yte_check_info gauge\n"]
     for t in sorted((t for t in targets.values() if t.id in active), key=lambda t: t.id):
@@ -218,22 +226,31 @@ def _check_info(views: Mapping[str, SiteView], targets: Mapping[str, Target]) ->
 
 
 Counts = Callable[[], Mapping[str, Mapping[str, float]]]
+PER_SITE_COUNTS = ("new_hosts_refused", "enrollments")  # a sample per site, rarely changing
 
 
 class _Counters:
-    def __init__(self, counts: Counts):
-        self.counts = counts
+    """The collector's counters from ``counts()``: the fleet-wide ones, or (``per_site``)
+    the ones with a sample per site, which change rarely and are rendered only then."""
+
+    def __init__(self, counts: Counts, per_site: bool):
+        self.counts, self.per_site = counts, per_site
 
     def collect(self):
         snap = self.counts()
-        results = CounterMetricFamily("yte_collector_reports", "Reports stored or acknowledged "
-                                      "again (a retry), by result.", labels=["result"])
-        for result in ("accepted", "duplicate"):
-            results.add_metric([result], snap.get("results", {}).get(result, 0))
-        rejected = CounterMetricFamily("yte_collector_reports_rejected", "Reports refused, by "
-                                       "reason.", labels=["reason"])
-        for reason, n in sorted(snap.get("rejected", {}).items()):
-            rejected.add_metric([reason], n)
+        if not self.per_site:
+            results = CounterMetricFamily("yte_collector_reports", "Reports stored or "
+                                          "acknowledged again (a retry), by result.",
+                                          labels=["result"])
+            for result in ("accepted", "duplicate"):
+                results.add_metric([result], snap.get("results", {}).get(result, 0))
+            rejected = CounterMetricFamily("yte_collector_reports_rejected", "Reports "
+                                           "refused, by reason.", labels=["reason"])
+            for reason, n in sorted(snap.get("rejected", {}).items()):
+                rejected.add_metric([reason], n)
+            yield results
+            yield rejected
+            return
         refused = CounterMetricFamily(
             "yte_collector_new_hosts_refused", "Reports from new host ids refused because "
             "the site already has as many hosts as it may (expected_hosts plus margin).",
@@ -245,48 +262,99 @@ class _Counters:
             "(each got a host key of its own).", labels=["site"])
         for site, n in sorted(snap.get("enrollments", {}).items()):
             enrolled.add_metric([site], n)
-        yield results
-        yield rejected
         yield refused
         yield enrolled
 
 
 class Renderer:
-    """Keeps each site's lines while its view is the same object; joins per family."""
+    """Keeps each site's lines, plain and compressed, while its view is the same object.
+    The lines are held per family in site order (a ``gzipped.Column``), so a scrape after
+    one report renders and compresses that site alone; the gzip body is the compressed
+    pieces joined, its checksum combined from theirs: no pass over the unchanged sites."""
 
     def __init__(self, counts: Counts | None = None, process: bool = True,
                  per_host: bool = True):
         self.per_host = per_host
         self.families = [f for f in SITE_FAMILIES
                          if per_host or not f[0].startswith("yte_host_")]
-        self._chunks: dict[str, tuple[SiteView, dict[str, bytes]]] = {}
-        self._own = CollectorRegistry(auto_describe=False)
-        self._own.register(_Counters(counts or dict))
+        self._headers = [gzipped.Piece(f"# HELP {family} {help_}\n# TYPE {family} gauge\n"
+                                       .encode()) for family, help_ in self.families]
+        self._views: dict[str, SiteView] = {}
+        self._order: list[str] = []  # site ids, sorted
+        self._columns: list[gzipped.Column] = []  # per family
+        self._checks: list[frozenset[str]] = []  # per site in order: checks with a result
+        self._active: Counter[str] = Counter()  # check → sites with a result for it
+        self.counts = counts or dict
+        self._counters = CollectorRegistry(auto_describe=False)
+        self._counters.register(_Counters(self.counts, per_site=False))
+        self._per_site = CollectorRegistry(auto_describe=False)
+        self._per_site.register(_Counters(self.counts, per_site=True))
+        self._process = CollectorRegistry(auto_describe=False)
         if process:
-            ProcessCollector(namespace="yte_collector", registry=self._own)
+            ProcessCollector(namespace="yte_collector", registry=self._process)
+        self._per_site_cache: tuple[list[Any], bytes] | None = None
+
+    def _update(self, views: Mapping[str, SiteView]) -> None:
+        """Render the sites whose view changed (all of them when the set of sites did)."""
+        if len(views) != len(self._order) or any(s not in views for s in self._order):
+            self._order = sorted(views)
+            self._views = dict(views)
+            lines = [self._lines(views[sid]) for sid in self._order]
+            self._columns = [gzipped.Column([site[f] for site in lines])
+                             for f in range(len(self.families))]
+            self._checks = [frozenset(r.check for r in views[s].results) for s in self._order]
+            self._active = Counter(c for checks in self._checks for c in checks)
+            return
+        for i, sid in enumerate(self._order):
+            view = views[sid]
+            if self._views[sid] is not view:
+                self._views[sid] = view
+                for column, text in zip(self._columns, self._lines(view), strict=True):
+                    column.set(i, text)
+                self._active.subtract(self._checks[i])
+                self._checks[i] = frozenset(r.check for r in view.results)
+                self._active.update(self._checks[i])
+
+    def _lines(self, view: SiteView) -> list[bytes]:
+        """The site's text for each family, in order."""
+        lines = site_lines(view, self.per_host)
+        return ["".join(lines[family]).encode() for family, _ in self.families]
+
+    def _parts(self, views: Mapping[str, SiteView], targets: Mapping[str, Target],
+               only: Collection[str] | None) -> list[gzipped.Part]:
+        self._update(views)
+        keep = None if only is None else [i for i, s in enumerate(self._order) if s in only]
+        active = ({c for c, n in self._active.items() if n > 0} if keep is None
+                  else set().union(*(self._checks[i] for i in keep)))
+        parts: list[gzipped.Part] = []
+        for f, (header, column) in enumerate(zip(self._headers, self._columns, strict=True)):
+            parts.append(header)
+            parts.append(column if keep is None else column.subset(keep))
+            if f == 0:
+                parts.append(gzipped.Piece(_check_info(active, targets)))
+        if only is None:
+            parts.append(gzipped.Piece(generate_latest(self._counters) + self._per_site_text()
+                                       + generate_latest(self._process)))
+        return parts
+
+    def _per_site_text(self) -> bytes:
+        """The per-site counters, rendered again only when one of them moved."""
+        snap = self.counts()
+        key = [snap.get(k) for k in PER_SITE_COUNTS]
+        if self._per_site_cache is None or key != self._per_site_cache[0]:
+            self._per_site_cache = (key, generate_latest(self._per_site))
+        return self._per_site_cache[1]
 
     def render(self, views: Mapping[str, SiteView], targets: Mapping[str, Target],
                only: Collection[str] | None = None) -> bytes:
         """Every site, with the collector's own metrics; or ``only`` these sites (a
         scoped reader), without them."""
-        for sid in [s for s in self._chunks if s not in views]:
-            del self._chunks[sid]
-        for sid, view in views.items():
-            cached = self._chunks.get(sid)
-            if cached is None or cached[0] is not view:
-                lines = site_lines(view, self.per_host)
-                self._chunks[sid] = (view, {f: "".join(ls).encode() for f, ls in lines.items()})
-        order = sorted(views) if only is None else sorted(s for s in views if s in only)
-        shown = views if only is None else {s: views[s] for s in order}
-        parts = []
-        for i, (family, help_) in enumerate(self.families):
-            parts.append(f"# HELP {family} {help_}\n# TYPE {family} gauge\n".encode())
-            parts.extend(self._chunks[sid][1][family] for sid in order)
-            if i == 0:
-                parts.append(_check_info(shown, targets))
-        if only is None:
-            parts.append(generate_latest(self._own))
-        return b"".join(parts)
+        return b"".join(p.plain for p in self._parts(views, targets, only))
+
+    def render_gzip(self, views: Mapping[str, SiteView], targets: Mapping[str, Target],
+                    only: Collection[str] | None = None) -> bytes:
+        """The same, gzipped."""
+        return gzipped.member(self._parts(views, targets, only))
 
 
 def render(views: Mapping[str, SiteView], targets: Mapping[str, Target],
@@ -296,33 +364,35 @@ def render(views: Mapping[str, SiteView], targets: Mapping[str, Target],
 
 
 class MetricsCache:
-    """The exposition of the fleet's current generation, plain and gzipped (on demand)."""
+    """The exposition of the fleet's current generation, plain and gzipped (each built
+    when first asked for)."""
 
     def __init__(self, fleet: Fleet, counts: Counts, per_host: bool = True):
         self.fleet, self.counts = fleet, counts
         self._renderer = Renderer(counts, per_host=per_host)
         self._lock = threading.Lock()
         self._key: tuple | None = None
-        self._plain = b""
+        self._plain: bytes | None = None
         self._gz: bytes | None = None
 
     def get(self, want_gzip: bool, only: Collection[str] | None = None) -> bytes:
-        """The whole exposition (cached per generation), or only some sites' (built from
-        the same per-site chunks, not cached: a district's reader, not Prometheus)."""
+        """The whole exposition (cached per generation and counts), or only some sites'
+        (built from the same per-site pieces, not cached: a district's reader, not
+        Prometheus)."""
         with self._lock:
             views = self.fleet.current_views()
+            targets = self.fleet.targets
             if only is not None:
-                body = self._renderer.render(views, self.fleet.targets, only)
-                return gzip.compress(body, compresslevel=1) if want_gzip else body
-            snap = self.counts()
-            key = (self.fleet.generation,
-                   tuple((k, tuple(sorted(v.items()))) for k, v in sorted(snap.items())))
+                build = self._renderer.render_gzip if want_gzip else self._renderer.render
+                return build(views, targets, only)
+            key = (self.fleet.generation, self.counts())
             if key != self._key:
-                self._plain = self._renderer.render(views, self.fleet.targets)
-                self._gz = None
+                self._plain = self._gz = None
                 self._key = key
-            if not want_gzip:
-                return self._plain
-            if self._gz is None:
-                self._gz = gzip.compress(self._plain, compresslevel=1)
-            return self._gz
+            if want_gzip:
+                if self._gz is None:
+                    self._gz = self._renderer.render_gzip(views, targets)
+                return self._gz
+            if self._plain is None:
+                self._plain = self._renderer.render(views, targets)
+            return self._plain

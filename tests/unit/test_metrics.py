@@ -193,3 +193,28 @@ def test_per_host_series_can_be_switched_off_for_a_very_large_province(fleet):
     assert "yte_host_info{" in full and "yte_host_" not in lean
     site = [line for line in full.splitlines() if line.startswith("yte_site_")]
     assert site and site == [line for line in lean.splitlines() if line.startswith("yte_site_")]
+
+
+def test_gzip_body_is_the_plain_body_after_each_change(fleet):
+    """The gzip body is put together from pieces compressed site by site: after a report
+    to one site, and for a reader who sees one site only, it still inflates to exactly
+    the plain body (Prometheus asks for gzip; a person with curl may not)."""
+    import gzip
+
+    from yte_compliance.exporters.prometheus import MetricsCache
+
+    counts = {"results": {"accepted": 5}}
+    cache = MetricsCache(fleet, lambda: counts)
+    before = cache.get(want_gzip=True)
+    assert gzip.decompress(before) == cache.get(want_gzip=False)
+    fleet.accept(row_of(make_report("bv-tinh", "h2", collected_at=NOW - 60, firewall=True,
+                                    report_id="00000000-0000-0000-0000-000000000012")))
+    counts = {"results": {"accepted": 6}}
+    after = cache.get(want_gzip=True)
+    plain = cache.get(want_gzip=False)
+    assert after != before and gzip.decompress(after) == plain
+    assert 'yte_host_firewall_enabled{site="bv-tinh",host="h2"} 1.0' in plain.decode()
+    assert 'yte_collector_reports_total{result="accepted"} 6.0' in plain.decode()
+    one = cache.get(want_gzip=True, only={"tyt-xa-a"})
+    assert gzip.decompress(one) == cache.get(want_gzip=False, only={"tyt-xa-a"})
+    assert b'site="tyt-xa-a"' in gzip.decompress(one) and b"bv-tinh" not in gzip.decompress(one)
