@@ -182,9 +182,8 @@ class Report:
         """``{"hardware.memory_installed_bytes": …}``: what checks read. Unknown is None."""
         out: dict[str, Any] = {}
         for name, result in self.probes.items():
-            cls = FACT_TYPES[name]
             facts = result.facts
-            for f in dataclasses.fields(cls):
+            for f in _shape(FACT_TYPES[name])[0]:
                 value = getattr(facts, f.name) if facts is not None else None
                 if isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
                     value = [dataclasses.asdict(v) for v in value]
@@ -269,65 +268,87 @@ def _text_ok(value: str, where: str) -> str:
     return value
 
 
-def _check(value: Any, hint: Any, where: str) -> Any:
+@functools.cache
+def _kind(hint: Any) -> tuple[str, Any]:
+    """What a schema type asks of a value, worked out once per type."""
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None:
-            return None
-        return _check(value, args[0], where)
+        return "optional", [a for a in typing.get_args(hint) if a is not type(None)][0]
     if origin is list:
+        return "list", typing.get_args(hint)[0]
+    if dataclasses.is_dataclass(hint):
+        return "object", hint
+    if hint in (bool, int, float, str):
+        return hint.__name__, hint
+    raise TypeError(f"unsupported schema type {hint!r}")  # a bug in this module, not input
+
+
+def _check(value: Any, hint: Any, where: str) -> Any:
+    kind, inner = _kind(hint)
+    if kind == "optional":
+        return None if value is None else _check(value, inner, where)
+    if kind == "list":
         if not isinstance(value, list):
             raise ReportError(where, "expected a list")
         if len(value) > MAX_LIST:
             raise ReportError(where, f"more than {MAX_LIST} items")
-        (elem,) = typing.get_args(hint)
-        return [_check(v, elem, f"{where}[{i}]") for i, v in enumerate(value)]
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)
-    if hint is bool:
+        return [_check(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
+    if kind == "object":
+        return _build(inner, value, where)
+    if kind == "bool":
         if not isinstance(value, bool):
             raise ReportError(where, "expected true, false or null")
         return value
-    if hint is int:
+    if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ReportError(where, "expected an integer")
         if not -(2**63) <= value < 2**63:
             raise ReportError(where, "integer out of range")
         return value
-    if hint is float:
+    if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ReportError(where, "expected a number")
         if not math.isfinite(value):
             raise ReportError(where, "expected a finite number")
         return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ReportError(where, "expected a string")
-        return _text_ok(value, where)
-    raise TypeError(f"unsupported schema type {hint!r}")  # a bug in this module, not input
+    if not isinstance(value, str):
+        raise ReportError(where, "expected a string")
+    return _text_ok(value, where)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    name: str
+    hint: Any
+    choices: Any
+    required: bool
 
 
 @functools.cache
-def _shape(cls: Any) -> tuple[dict[str, Any], frozenset[str]]:
-    return typing.get_type_hints(cls), frozenset(f.name for f in dataclasses.fields(cls))
+def _shape(cls: Any) -> tuple[tuple[_Field, ...], frozenset[str]]:
+    """A dataclass's fields as the parser needs them, worked out once per class."""
+    hints = typing.get_type_hints(cls)
+    fields = tuple(_Field(f.name, hints[f.name], f.metadata.get("choices"),
+                          f.default is dataclasses.MISSING
+                          and f.default_factory is dataclasses.MISSING)
+                   for f in dataclasses.fields(cls))
+    return fields, frozenset(f.name for f in fields)
 
 
 def _build(cls: Any, obj: Any, where: str) -> Any:
     if not isinstance(obj, dict):
         raise ReportError(where, "expected an object")
-    hints, names = _shape(cls)
+    fields, names = _shape(cls)
     for key in obj:
         if key not in names:
             raise ReportError(f"{where}.{key}", "unknown field")
     kwargs = {}
-    for f in dataclasses.fields(cls):
+    for f in fields:
         if f.name in obj:
-            kwargs[f.name] = value = _check(obj[f.name], hints[f.name], f"{where}.{f.name}")
-            choices = f.metadata.get("choices")
-            if choices is not None and value is not None and value not in choices:
-                raise ReportError(f"{where}.{f.name}", f"must be one of {', '.join(choices)}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            kwargs[f.name] = value = _check(obj[f.name], f.hint, f"{where}.{f.name}")
+            if f.choices is not None and value is not None and value not in f.choices:
+                raise ReportError(f"{where}.{f.name}", f"must be one of {', '.join(f.choices)}")
+        elif f.required:
             raise ReportError(f"{where}.{f.name}", "required field is missing")
     return cls(**kwargs)
 
@@ -351,7 +372,7 @@ _TOP = {
 REPORT_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
-def _reasons(raw: dict, key: str, where: str, fact_names: set[str]) -> dict[str, str]:
+def _reasons(raw: dict, key: str, where: str, fact_names: frozenset[str]) -> dict[str, str]:
     """``unknown`` (why a fact is unknown) or ``notes`` (why it is false): fact → text."""
     value = raw.get(key) or {}
     if not isinstance(value, dict) or not all(
@@ -395,7 +416,7 @@ def parse_report(obj: Any) -> Report:
         if status != "ok" and not reason:
             raise ReportError(f"{where}.reason", f"a probe with status {status} needs a reason")
         duration = _check(raw.get("duration_seconds", 0.0), float, f"{where}.duration_seconds")
-        fact_names = {f.name for f in dataclasses.fields(FACT_TYPES[name])}
+        fact_names = _shape(FACT_TYPES[name])[1]
         unknown, notes = (_reasons(raw, key, where, fact_names) for key in ("unknown", "notes"))
         facts_raw = raw.get("facts")
         facts = None if facts_raw is None else _build(FACT_TYPES[name], facts_raw, f"{where}.facts")
