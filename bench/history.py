@@ -242,6 +242,11 @@ def measure(path: Path, reports: int, layout: str, days: int) -> dict:
            "as_of_hosts": hosts}
     if layout == "now":
         out["startup_seconds"] = round(startup_seconds(path), 3)
+        db = sqlite3.connect(path)
+        states, bodies = db.execute("SELECT count(*), sum(length(body)) FROM states").fetchone()
+        db.close()
+        # what a retention of raw bodies could give back: each distinct state keeps one
+        out.update(states=states, bodies_bytes=bodies, bodies_share=round(bodies / size, 4))
     return out
 
 

@@ -21,6 +21,8 @@ def _networks(prefixes: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 
 
 def _in_prefixes(addresses: list[str] | None, prefixes: tuple[str, ...]) -> bool:
+    if not prefixes:  # most sites: nothing to parse
+        return False
     nets = _networks(prefixes)
     for entry in addresses or []:
         address = entry.rsplit("/", 1)[0]
@@ -33,9 +35,10 @@ def _in_prefixes(addresses: list[str] | None, prefixes: tuple[str, ...]) -> bool
     return False
 
 
-def _named(endpoint: Any) -> bool:
+@functools.lru_cache(maxsize=256)  # the fleet's agents name the same endpoint or a few
+def _named(endpoint: str) -> bool:
     """Is the endpoint a name (its AAAA record is a step), not an address literal?"""
-    host = urllib.parse.urlsplit(str(endpoint or "")).hostname or ""
+    host = urllib.parse.urlsplit(endpoint).hostname or ""
     try:
         IPAddress(host)
     except (AddrFormatError, ValueError):
@@ -58,7 +61,7 @@ def derive(facts: dict[str, Any], ipv6_prefixes: tuple[str, ...],
     address = True if (has_global or in_site) else (None if has_global is None else False)
     steps = [("no global IPv6 address (only link-local or unique-local)", address, None),
              ("no default route", facts.get("ipv6.default_route"), "default_route")]
-    if _named(facts.get("ipv6.endpoint")):
+    if _named(str(facts.get("ipv6.endpoint") or "")):
         steps.append(("the endpoint's name has no AAAA record", facts.get("ipv6.dns_aaaa"),
                       "dns_aaaa"))
     steps += [("the endpoint is not reachable over IPv6", facts.get("ipv6.tcp_reachable"),
