@@ -124,7 +124,11 @@ def build_now(path: Path, pcs: int, days: int, share: float, seed: int = 1,
     db.create_function("report_id", 1, time_ordered_id if ordered_ids
                        else lambda _t: os.urandom(16))
     per_day = int(86400 / STEP)
+    t0 = time.perf_counter()
     for day in range(days):
+        if day and day % 30 == 0:
+            print(f"  {path.name}: day {day} of {days}, {time.perf_counter() - t0:.0f} s",
+                  file=sys.stderr, flush=True)
         changed = changes(rnd, hosts, day, share) if day else []
         if changed:
             store = Store(path)
