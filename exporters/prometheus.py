@@ -320,8 +320,9 @@ class Renderer:
         lines = site_lines(view, self.per_host)
         return ["".join(lines[family]).encode() for family, _ in self.families]
 
-    def _parts(self, views: Mapping[str, SiteView], targets: Mapping[str, Target],
-               only: Collection[str] | None) -> list[gzipped.Part]:
+    def parts(self, views: Mapping[str, SiteView], targets: Mapping[str, Target],
+              only: Collection[str] | None = None) -> list[gzipped.Part]:
+        """The exposition in parts, each with its text, compressed form and CRC."""
         self._update(views)
         keep = None if only is None else [i for i, s in enumerate(self._order) if s in only]
         active = ({c for c, n in self._active.items() if n > 0} if keep is None
@@ -349,12 +350,12 @@ class Renderer:
                only: Collection[str] | None = None) -> bytes:
         """Every site, with the collector's own metrics; or ``only`` these sites (a
         scoped reader), without them."""
-        return b"".join(p.plain for p in self._parts(views, targets, only))
+        return b"".join(p.plain for p in self.parts(views, targets, only))
 
     def render_gzip(self, views: Mapping[str, SiteView], targets: Mapping[str, Target],
                     only: Collection[str] | None = None) -> bytes:
         """The same, gzipped."""
-        return gzipped.member(self._parts(views, targets, only))
+        return gzipped.member(self.parts(views, targets, only))
 
 
 def render(views: Mapping[str, SiteView], targets: Mapping[str, Target],
@@ -365,13 +366,14 @@ def render(views: Mapping[str, SiteView], targets: Mapping[str, Target],
 
 class MetricsCache:
     """The exposition of the fleet's current generation, plain and gzipped (each built
-    when first asked for)."""
+    when first asked for, from the same parts: the two say the same)."""
 
     def __init__(self, fleet: Fleet, counts: Counts, per_host: bool = True):
         self.fleet, self.counts = fleet, counts
         self._renderer = Renderer(counts, per_host=per_host)
         self._lock = threading.Lock()
         self._key: tuple | None = None
+        self._parts: list[gzipped.Part] = []
         self._plain: bytes | None = None
         self._gz: bytes | None = None
 
@@ -387,12 +389,13 @@ class MetricsCache:
                 return build(views, targets, only)
             key = (self.fleet.generation, self.counts())
             if key != self._key:
+                self._parts = self._renderer.parts(views, targets)
                 self._plain = self._gz = None
                 self._key = key
             if want_gzip:
                 if self._gz is None:
-                    self._gz = self._renderer.render_gzip(views, targets)
+                    self._gz = gzipped.member(self._parts)
                 return self._gz
             if self._plain is None:
-                self._plain = self._renderer.render(views, targets)
+                self._plain = b"".join(p.plain for p in self._parts)
             return self._plain
