@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from yte_compliance.exporters.yearly import Row, YearReport
 
@@ -71,20 +72,34 @@ def _print_setup(ws, title: str, header_row: int) -> None:
     ws.oddFooter.right.text = "yte-compliance"
 
 
-def write_xlsx(report: YearReport, path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+def _named_styles(book: Any) -> None:
+    """The workbook's cell styles, registered once by name: a cell given a style by name
+    takes it as it is, where a cell given a font, a border and a fill of its own has each
+    looked up again (most of the time a province's 500 sheets took)."""
+    from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 
-    book = Workbook()
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     top = Alignment(wrap_text=True, vertical="top")
+    book.add_named_style(NamedStyle("yte_head", font=Font(bold=True), border=border,
+                                    alignment=top, fill=PatternFill("solid", fgColor="DDE4EE")))
+    book.add_named_style(NamedStyle("yte_cell", border=border, alignment=top))
+    book.add_named_style(NamedStyle("yte_wrap", alignment=top))
+    for status, colour in FILLS.items():
+        book.add_named_style(NamedStyle(f"yte_{status}", font=Font(bold=True), border=border,
+                                        alignment=top, fill=PatternFill("solid", fgColor=colour)))
+
+
+def write_xlsx(report: YearReport, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    _named_styles(book)
 
     def head(ws, header: tuple[str, ...], row: int, widths: tuple[int, ...]) -> None:
         for col, text in enumerate(header, 1):
-            cell = ws.cell(row, col, text)
-            cell.font, cell.border, cell.alignment = Font(bold=True), border, top
-            cell.fill = PatternFill("solid", fgColor="DDE4EE")
+            ws.cell(row, col, text).style = "yte_head"
         for col, width in enumerate(widths, 1):
             ws.column_dimensions[ws.cell(row, col).column_letter].width = width
 
@@ -94,12 +109,10 @@ def write_xlsx(report: YearReport, path: Path) -> None:
             values = (row.stt, row.content_vi, row.target, row.achieved, row.verdict,
                       notes(row), row.passing, row.counted, row.figure, row.content_en)
             for col, value in enumerate(values, 1):
-                cell = ws.cell(i, col, value)
-                cell.border, cell.alignment = border, top
+                ws.cell(i, col, value).style = "yte_cell"
+            ws.cell(i, 5).style = f"yte_{row.status}"
             ws.cell(i, 7).number_format = ws.cell(i, 8).number_format = "#,##0"
             ws.cell(i, 9).number_format = FORMATS.get(row.unit, FORMATS[None])
-            ws.cell(i, 5).fill = PatternFill("solid", fgColor=FILLS[row.status])
-            ws.cell(i, 5).font = Font(bold=True)
 
     ws = book.active
     ws.title = "Tổng hợp"
@@ -136,7 +149,7 @@ def write_xlsx(report: YearReport, path: Path) -> None:
         for pc in s.failing:
             values = (s.name, pc.hostname, "\n".join(pc.lacks), "\n".join(pc.lacks_en))
             for col, value in enumerate(values, 1):
-                failing.cell(r, col, value).alignment = top
+                failing.cell(r, col, value).style = "yte_wrap"
             r += 1
     _print_setup(failing, f"{report.title} — máy chưa đạt", 1)
     waived = book.create_sheet("Miễn trừ")
@@ -146,6 +159,6 @@ def write_xlsx(report: YearReport, path: Path) -> None:
         values = (w["site_name"], w["check"], w["host"] or "toàn cơ sở", w["reason"],
                   w["approved_by"], w["decision"], w["expires"])
         for col, value in enumerate(values, 1):
-            waived.cell(r, col, value).alignment = top
+            waived.cell(r, col, value).style = "yte_wrap"
     _print_setup(waived, f"{report.title} — miễn trừ", 1)
     book.save(path)
