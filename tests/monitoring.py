@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.conftest import need_binary
 from tests.fleet import free_port, http
+from tests.procs import stop_process
 
 
 def wait_ready(url: str, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
@@ -62,8 +63,7 @@ class Prometheus:
         raise AssertionError(f"{promql!r} never satisfied the condition; last: {result}")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
+        stop_process(self.proc)
 
 
 class Alertmanager:
@@ -81,8 +81,7 @@ class Alertmanager:
         wait_ready(self.url + "/-/ready", self.proc, "alertmanager")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
+        stop_process(self.proc)
 
 
 class Webhook:
@@ -130,9 +129,4 @@ class VictoriaMetrics:
     wait_for = Prometheus.wait_for
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc, grace=20)

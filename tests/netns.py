@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from tests.conftest import IN_CI, need_binary
+from tests.procs import stop_process
 
 
 def need_root() -> None:
@@ -176,6 +177,4 @@ def serve_collector(server_argv, client_argv, config, url: str, timeout: float =
 
 def stop(procs) -> None:
     for p in procs:
-        if p is not None:
-            p.terminate()
-            p.wait(timeout=10)
+        stop_process(p, grace=10)

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import IN_CI
 from tests.fleet import free_port
+from tests.procs import stop_process
 
 
 def sshd_binary() -> str:
@@ -100,13 +101,7 @@ LogLevel VERBOSE
         raise RuntimeError("sshd did not start listening within 15 s")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc, grace=10)
         self.proc = None
         if getattr(self, "_log", None):
             self._log.close()
