@@ -229,28 +229,34 @@ Counts = Callable[[], Mapping[str, Mapping[str, float]]]
 PER_SITE_COUNTS = ("new_hosts_refused", "enrollments")  # a sample per site, rarely changing
 
 
-class _Counters:
-    """The collector's counters from ``counts()``: the fleet-wide ones, or (``per_site``)
-    the ones with a sample per site, which change rarely and are rendered only then."""
+class _ReportCounters:
+    """Reports accepted, retried and refused: they move with every report."""
 
-    def __init__(self, counts: Counts, per_site: bool):
-        self.counts, self.per_site = counts, per_site
+    def __init__(self, counts: Counts):
+        self.counts = counts
 
     def collect(self):
         snap = self.counts()
-        if not self.per_site:
-            results = CounterMetricFamily("yte_collector_reports", "Reports stored or "
-                                          "acknowledged again (a retry), by result.",
-                                          labels=["result"])
-            for result in ("accepted", "duplicate"):
-                results.add_metric([result], snap.get("results", {}).get(result, 0))
-            rejected = CounterMetricFamily("yte_collector_reports_rejected", "Reports "
-                                           "refused, by reason.", labels=["reason"])
-            for reason, n in sorted(snap.get("rejected", {}).items()):
-                rejected.add_metric([reason], n)
-            yield results
-            yield rejected
-            return
+        results = CounterMetricFamily("yte_collector_reports", "Reports stored or acknowledged "
+                                      "again (a retry), by result.", labels=["result"])
+        for result in ("accepted", "duplicate"):
+            results.add_metric([result], snap.get("results", {}).get(result, 0))
+        rejected = CounterMetricFamily("yte_collector_reports_rejected", "Reports refused, by "
+                                       "reason.", labels=["reason"])
+        for reason, n in sorted(snap.get("rejected", {}).items()):
+            rejected.add_metric([reason], n)
+        yield results
+        yield rejected
+
+
+class _SiteCounters:
+    """The counters with a sample per site: they move rarely (see PER_SITE_COUNTS)."""
+
+    def __init__(self, counts: Counts):
+        self.counts = counts
+
+    def collect(self):
+        snap = self.counts()
         refused = CounterMetricFamily(
             "yte_collector_new_hosts_refused", "Reports from new host ids refused because "
             "the site already has as many hosts as it may (expected_hosts plus margin).",
@@ -286,9 +292,9 @@ class Renderer:
         self._active: Counter[str] = Counter()  # check → sites with a result for it
         self.counts = counts or dict
         self._counters = CollectorRegistry(auto_describe=False)
-        self._counters.register(_Counters(self.counts, per_site=False))
+        self._counters.register(_ReportCounters(self.counts))
         self._per_site = CollectorRegistry(auto_describe=False)
-        self._per_site.register(_Counters(self.counts, per_site=True))
+        self._per_site.register(_SiteCounters(self.counts))
         self._process = CollectorRegistry(auto_describe=False)
         if process:
             ProcessCollector(namespace="yte_collector", registry=self._process)
@@ -341,7 +347,7 @@ class Renderer:
     def _per_site_text(self) -> bytes:
         """The per-site counters, rendered again only when one of them moved."""
         snap = self.counts()
-        key = [snap.get(k) for k in PER_SITE_COUNTS]
+        key = [dict(snap.get(k) or {}) for k in PER_SITE_COUNTS]  # a copy: counts may be live
         if self._per_site_cache is None or key != self._per_site_cache[0]:
             self._per_site_cache = (key, generate_latest(self._per_site))
         return self._per_site_cache[1]
