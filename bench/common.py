@@ -72,3 +72,24 @@ def save(name: str, data: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+def write_province(folder: Path, sites: list[tuple[str, str]], *, database: str = "db.sqlite",
+                   port: int | None = None, extra: str = "") -> Path:
+    """A simulated province's collector configuration in ``folder``: sites.yaml (each
+    (id, type), in Lâm Đồng, districts in turn), the shipped targets and collector.yaml
+    (plain HTTP on loopback: benchmarks only); its path."""
+    import shutil
+
+    lines = ["version: 1", "sites:"]
+    for i, (sid, kind) in enumerate(sites):
+        lines += [f"  - id: {sid}", f"    name: Cơ sở {i}", f"    type: {kind}",
+                  "    province: Lâm Đồng", f"    district: Huyện {i % 12}"]
+    (folder / "sites.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shutil.copy(Path(__file__).resolve().parent.parent / "configs/targets.yaml",
+                folder / "targets.yaml")
+    listen = f"listen: 127.0.0.1:{port}\n" if port is not None else ""
+    config = folder / "collector.yaml"
+    config.write_text(f"{listen}database: {database}\nsites_file: sites.yaml\n"
+                      f"targets_files: [targets.yaml]\nallow_plain_http: true\n{extra}")
+    return config

@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import free_port, rss_kib, save, wait_http  # noqa: E402
+from bench.common import free_port, rss_kib, save, wait_http, write_province  # noqa: E402
 
 LUA = r"""
 local hosts, sites = {hosts}, {sites}
@@ -174,15 +174,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder, port = Path(tmp), free_port()
-        lines = ["version: 1", "sites:"]
-        for s in range(args.sites):
-            lines += [f"  - id: site-{s:03d}", f"    name: Cơ sở {s}", "    type: commune_station",
-                      "    province: Lâm Đồng"]
-        (folder / "sites.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        shutil.copy(Path(__file__).resolve().parent.parent / "configs/targets.yaml", folder)
-        (folder / "collector.yaml").write_text(
-            f"listen: 127.0.0.1:{port}\ndatabase: db.sqlite\nsites_file: sites.yaml\n"
-            "targets_files: [targets.yaml]\nallow_plain_http: true\nlog_level: warning\n")
+        write_province(folder, [(f"site-{s:03d}", "commune_station")
+                                for s in range(args.sites)], port=port, extra="log_level: warning\n")
         tokens = site_tokens(folder / "db.sqlite", args.sites)
         template = json.dumps(make_report("@SITE@", "@HOST@", collected_at=0,
                                           report_id="@RID@"))

@@ -19,7 +19,15 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import free_port, rss_kib, save, summary, time_get, wait_http  # noqa: E402
+from bench.common import (  # noqa: E402
+    free_port,
+    rss_kib,
+    save,
+    summary,
+    time_get,
+    wait_http,
+    write_province,
+)
 
 HOSTS, SITES, RUNS = 10_000, 500, 20
 
@@ -32,16 +40,8 @@ def build_store(folder: Path, port: int) -> tuple[Path, str]:
     from yte_compliance.core.report import parse_report
 
     types = ["hospital", "health_centre", "commune_station"]
-    lines = ["version: 1", "sites:"]
-    for s in range(SITES):
-        lines += [f"  - id: site-{s:03d}", f"    name: Cơ sở {s}", f"    type: {types[s % 3]}",
-                  "    province: Lâm Đồng", f"    district: Huyện {s % 12}"]
-    (folder / "sites.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    root = Path(__file__).resolve().parent.parent
-    shutil.copy(root / "configs/targets.yaml", folder / "targets.yaml")
-    (folder / "collector.yaml").write_text(
-        f"listen: 127.0.0.1:{port}\ndatabase: db.sqlite\nsites_file: sites.yaml\n"
-        "targets_files: [targets.yaml]\nallow_plain_http: true\n")
+    config = write_province(folder, [(f"site-{s:03d}", types[s % 3]) for s in range(SITES)],
+                            port=port)
     store = Store(folder / "db.sqlite")
     now = time.time()
     for h in range(HOSTS):
@@ -57,7 +57,7 @@ def build_store(folder: Path, port: int) -> tuple[Path, str]:
     viewer, stored = new_token()
     store.add_viewer("bench", "province", stored)  # what Prometheus scrapes with
     store.close()
-    return folder / "collector.yaml", token, viewer
+    return config, token, viewer
 
 
 def time_after_report(base: str, token: str, viewer: str, runs: int, gzip: bool) -> list[float]:
