@@ -108,9 +108,8 @@ def write_xlsx(report: YearReport, path: Path) -> None:
         for i, row in enumerate(rows, start + 1):
             values = (row.stt, row.content_vi, row.target, row.achieved, row.verdict,
                       notes(row), row.passing, row.counted, row.figure, row.content_en)
-            for col, value in enumerate(values, 1):
-                ws.cell(i, col, value).style = "yte_cell"
-            ws.cell(i, 5).style = f"yte_{row.status}"
+            for col, value in enumerate(values, 1):  # the verdict (column 5) in its colour
+                ws.cell(i, col, value).style = f"yte_{row.status}" if col == 5 else "yte_cell"
             ws.cell(i, 7).number_format = ws.cell(i, 8).number_format = "#,##0"
             ws.cell(i, 9).number_format = FORMATS.get(row.unit, FORMATS[None])
 
